@@ -1,0 +1,152 @@
+# lamina - top-level GNU Makefile.
+#   make            build the library, the command and the plugins into build/
+#   make run        install missing packages, build, run examples/quickstart.lua
+#   make test       build (also with ASan/UBSan) and run the TAP suite
+#   make bench      host-overhead benchmarks (scripts/bench/), see docs/performance.md
+#   make install PREFIX=/some/dir
+#
+# The build tree mirrors the install tree (bin/, lib/, lib/lamina/plugins/,
+# share/lua/5.1/lamina, include/), so the same relative look-ups work in both.
+
+# ---- settings ------------------------------------------------------------
+PREFIX  ?= /usr/local
+CC      ?= cc
+OPT     ?= -O2 -g
+BUILD   ?= build
+VERSION := 0.1.0
+# -ffp-contract=off: no fused multiply-add, so results are the same whether
+# or not the compiler finds an FMA (bitwise reproducibility across flags).
+STD     := -std=c11 -D_GNU_SOURCE -ffp-contract=off -fno-fast-math
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+PKGS    := luajit nettle openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIB_LIBS   := $(shell pkg-config --libs nettle openblas 2>/dev/null) -ldl -lm
+LUA_CFLAGS := $(shell pkg-config --cflags luajit 2>/dev/null)
+LUA_LIBS   := $(shell pkg-config --libs luajit 2>/dev/null)
+GIT_REV    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+CFLAGS_ALL = $(STD) $(WARN) $(OPT) -Icore/include $(PKG_CFLAGS) \
+             -DLAM_VERSION='"$(VERSION)"' -DLAM_GIT_REV='"$(GIT_REV)"' \
+             -DLAM_BUILD_FLAGS='"$(CC) $(OPT)"' \
+             -DLAM_INSTALL_PLUGIN_DIR='"$(PREFIX)/lib/lamina/plugins"' $(CFLAGS)
+
+# ---- sources ---------------------------------------------------------------
+LIB_SRC   := $(filter-out core/main.c core/lua_host.c,$(wildcard core/*.c))
+LIB_OBJ   := $(LIB_SRC:core/%.c=$(BUILD)/obj/%.o)
+CMD_SRC   := core/main.c core/lua_host.c
+CMD_OBJ   := $(CMD_SRC:core/%.c=$(BUILD)/obj/%.o)
+PLUGINS   := $(notdir $(wildcard plugins/*))
+PLUGIN_SO := $(PLUGINS:%=$(BUILD)/lib/lamina/plugins/%.so)
+HEADERS   := core/include/lamina.h core/include/lamina_plugin.h
+
+CTEST_SRC := $(wildcard tests/core/*.c)
+CTESTS    := $(CTEST_SRC:tests/core/%.c=$(BUILD)/tests/core/%.t)
+ASAN_DIR  := $(BUILD)/asan
+ASAN_TESTS:= $(CTEST_SRC:tests/core/%.c=$(ASAN_DIR)/tests/core/%.t)
+ABI_SRC   := $(wildcard tests/plugins/abi/*.c)
+ABI_SO    := $(ABI_SRC:tests/plugins/abi/%.c=$(BUILD)/tests/abi/%.so)
+
+LIB       := $(BUILD)/lib/liblamina.so
+CMD       := $(BUILD)/bin/lamina
+CDEF      := lua/lamina/cdef.lua
+LUALINK   := $(BUILD)/share/lua/5.1/lamina
+
+.PHONY: all run test bench install clean asan fuzz check
+all: $(LIB) $(CMD) $(PLUGIN_SO) $(CDEF) $(LUALINK) $(BUILD)/lib/pkgconfig/lamina.pc
+
+# ---- library and command -------------------------------------------------
+$(BUILD)/obj/%.o: core/%.c $(HEADERS) $(wildcard core/*_int.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=default -MMD -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LIB_LIBS)
+
+$(CMD): $(CMD_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(CMD_OBJ) -L$(BUILD)/lib -llamina $(LUA_LIBS) -ldl -lm \
+	  -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS)
+
+# Plugins see only lamina_plugin.h and export only lamina_plugin_init.
+$(BUILD)/lib/lamina/plugins/%.so: $(wildcard plugins/*/*.c plugins/*/*.h) core/include/lamina_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(WARN) $(OPT) -Icore/include -fPIC -shared -fvisibility=hidden \
+	  $(CFLAGS) -o $@ $(wildcard plugins/$*/*.c) -lm $(LDFLAGS)
+
+# The FFI declarations are generated from the public headers: the
+# preprocessor drops includes and macros (LAM_CDEF_GEN), scripts/gen-cdef
+# wraps the result.
+$(CDEF): $(HEADERS) scripts/gen-cdef
+	scripts/gen-cdef core/include/lamina.h > $@.tmp && mv $@.tmp $@
+
+$(LUALINK):
+	@mkdir -p $(dir $@)
+	ln -sfn $(CURDIR)/lua/lamina $@
+
+$(BUILD)/lib/pkgconfig/lamina.pc: scripts/lamina.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(CURDIR)/$(BUILD)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- tests -------------------------------------------------------------------
+$(BUILD)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -L$(BUILD)/lib -llamina -lm \
+	  -Wl,-rpath,'$$ORIGIN/../../lib'
+
+$(BUILD)/tests/abi/%.so: tests/plugins/abi/%.c core/include/lamina_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(WARN) -Wno-missing-prototypes $(OPT) -Icore/include -fPIC \
+	  -shared -fvisibility=hidden -o $@ $< -lm
+
+# The sanitizer build: the library objects and the core tests again, with
+# ASan and UBSan, linked statically into each test so no LD_PRELOAD is needed.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+$(ASAN_DIR)/obj/%.o: core/%.c $(HEADERS) $(wildcard core/*_int.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -fPIC -c $< -o $@
+$(ASAN_DIR)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -Itests -o $@ $< \
+	  $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o) $(LIB_LIBS)
+asan: $(ASAN_TESTS)
+
+TEST_ENV := LAMINA_TEST_BUILD=$(CURDIR)/$(BUILD) LAMINA_PLUGIN_PATH= \
+            LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/tests/lib/?.lua;;' \
+            PATH='$(CURDIR)/$(BUILD)/bin:$(PATH)'
+
+test: all $(CTESTS) $(ABI_SO) asan
+	$(TEST_ENV) prove -j2 $(BUILD)/tests/core tests/lua tests/plugins
+	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  prove -j2 $(ASAN_DIR)/tests/core
+	$(TEST_ENV) scripts/valgrind-quickstart
+
+check: test
+
+run: 
+	scripts/install-deps
+	$(MAKE) all
+	$(CMD) run examples/quickstart.lua
+
+bench: all
+	scripts/bench/run
+
+# ---- install ---------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lamina/plugins \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/lua/5.1/lamina \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(CMD) $(DESTDIR)$(PREFIX)/bin/lamina
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/liblamina.so
+	install -m 755 $(PLUGIN_SO) $(DESTDIR)$(PREFIX)/lib/lamina/plugins/
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
+	cd lua/lamina && find . -name '*.lua' -exec install -D -m 644 {} \
+	  $(DESTDIR)$(PREFIX)/share/lua/5.1/lamina/{} \;
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  scripts/lamina.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/lamina.pc
+
+clean:
+	rm -rf $(BUILD) $(CDEF)
+
+-include $(wildcard $(BUILD)/obj/*.d)

@@ -1,0 +1,320 @@
+/*
+ * lamina.h - the public API of liblamina, for hosts (the `lamina` command,
+ * C programs) and for LuaJIT scripts, whose ffi.cdef (lua/lamina/cdef.lua)
+ * is generated from this header by the Makefile.
+ *
+ * Conventions, true of every function below unless its comment says
+ * otherwise:
+ *   - Functions that can fail return an int status (LAM_OK == 0, negative
+ *     LAM_E* codes from lamina_plugin.h) or NULL, and leave a one-line
+ *     message in a thread-local buffer read with lam_last_error().
+ *   - lam_x_new() returns an object the caller owns; lam_x_free() releases
+ *     it; lam_x_free(NULL) is a no-op.
+ *   - Strings passed in are copied; strings returned are borrowed and stay
+ *     valid as long as the object they come from.
+ *   - No function calls exit(), abort() or longjmp().
+ */
+#ifndef LAMINA_H
+#define LAMINA_H
+
+#include "lamina_plugin.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors and version                                                   */
+/* ------------------------------------------------------------------ */
+
+/* The message of the last failure on this thread ("" when none).  Borrowed;
+ * overwritten by the next failing call. */
+const char *lam_last_error(void);
+/* Sets the thread's last error message (printf-style); used by the Lua
+ * library so that its own errors read like the core's. Returns `code`. */
+int lam_set_error(int code, const char *fmt, ...);
+/* A short text for a status code, e.g. "invalid argument". Static. */
+const char *lam_strerror(int code);
+/* "0.1.0"; static. */
+const char *lam_version(void);
+/* Compiler, flags and source revision liblamina was built with; static. */
+const char *lam_build_info(void);
+
+/* ------------------------------------------------------------------ */
+/* Buffers (buf.c)                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Size in bytes of one element of `dtype`, or 0 for an invalid dtype. */
+size_t lam_dtype_size(int32_t dtype);
+/* "f32", "f64", "i32", "i64", "u8", or "?" ; static. */
+const char *lam_dtype_name(int32_t dtype);
+/* The dtype named by "f32".."u8" (also "float32", "float64", "int32",
+ * "int64", "uint8"), or 0. */
+int32_t lam_dtype_parse(const char *name);
+
+/* A new zero-filled contiguous buffer with one reference.  ndim may be 0
+ * (a scalar of size 1); shape entries must be >= 0.  NULL on bad dtype,
+ * ndim, shape or when out of memory. */
+lam_buf *lam_buf_new(int32_t dtype, int32_t ndim, const int64_t *shape);
+/* Adds a reference and returns b.  NULL-safe. */
+lam_buf *lam_buf_retain(lam_buf *b);
+/* Drops one reference; the memory is released with the last one (a view's
+ * last release drops its reference on the owner).  NULL is a no-op. */
+void lam_buf_free(lam_buf *b);
+/* A view of b restricted to [start, stop) with `step` along `dim`; negative
+ * start/stop are NOT interpreted (the Lua layer converts 1-based indices).
+ * The view shares memory with b and keeps b's storage alive.  step >= 1. */
+lam_buf *lam_buf_slice(lam_buf *b, int32_t dim, int64_t start, int64_t stop,
+                       int64_t step);
+/* A view with a new shape of the same size; b must be contiguous. */
+lam_buf *lam_buf_reshape(lam_buf *b, int32_t ndim, const int64_t *shape);
+/* A new contiguous buffer holding a copy of b converted to `dtype` (0 keeps
+ * b's dtype).  Conversion to integers truncates toward zero; NaN or values
+ * outside the target range are errors naming the flat index. */
+lam_buf *lam_buf_copy(const lam_buf *b, int32_t dtype);
+/* Copies src into dst elementwise, converting dtypes as lam_buf_copy does.
+ * Shapes must have the same number of elements (they are walked in
+ * row-major order). */
+int lam_buf_assign(lam_buf *dst, const lam_buf *src);
+/* 1 when b's strides are the row-major ones for its shape. */
+int32_t lam_buf_is_contiguous(const lam_buf *b);
+/* The element at row-major flat index i, as a double (i must be < size). */
+double lam_buf_get(const lam_buf *b, int64_t i);
+/* Sets the element at flat index i (converted to b's dtype). */
+int lam_buf_set(lam_buf *b, int64_t i, double v);
+/* Sets every element to v. */
+int lam_buf_fill(lam_buf *b, double v);
+
+/* Reductions over every element, computed in double precision in row-major
+ * order (so the result is bitwise reproducible).  An empty buffer gives
+ * sum 0 and mean/min/max NaN with status LAM_EINVAL. */
+enum {
+  LAM_REDUCE_SUM = 1,
+  LAM_REDUCE_MEAN = 2,
+  LAM_REDUCE_MIN = 3,
+  LAM_REDUCE_MAX = 4,
+  LAM_REDUCE_VAR = 5           /* population variance */
+};
+int lam_buf_reduce(const lam_buf *b, int32_t op, double *out);
+/* In place: b = b * a + c, elementwise (integer dtypes round to nearest and
+ * refuse values out of range). */
+int lam_buf_affine(lam_buf *b, double a, double c);
+/* In place: dst = dst + alpha * src, elementwise; same number of elements. */
+int lam_buf_axpy(lam_buf *dst, double alpha, const lam_buf *src);
+
+/* ------------------------------------------------------------------ */
+/* Random numbers (rng.c)                                               */
+/* ------------------------------------------------------------------ */
+
+/* The raw Philox4x32-10 block function (Random123), exposed so tests can pin
+ * known answers: out = philox4x32_10(ctr, key). */
+void lam_philox(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+/* Initialises a stream keyed by (seed, instance, purpose, index).  Distinct
+ * keys give independent streams; the same key always gives the same one. */
+void lam_rng_init(lam_rng *r, uint64_t seed, uint64_t instance,
+                  uint64_t purpose, uint64_t index);
+uint32_t lam_rng_u32(lam_rng *r);
+/* 53-bit uniform in the open interval (0, 1). */
+double lam_rng_uniform(lam_rng *r);
+double lam_rng_normal(lam_rng *r);
+double lam_rng_exponential(lam_rng *r);
+/* Poisson with the given mean (>= 0; a negative or non-finite mean gives
+ * -1). */
+int64_t lam_rng_poisson(lam_rng *r, double mean);
+/* Binomial(n, p), n >= 0, 0 <= p <= 1 (otherwise -1). */
+int64_t lam_rng_binomial(lam_rng *r, int64_t n, double p);
+/* Fill b (any dtype; integers get rounded draws) with draws. */
+enum {
+  LAM_DIST_UNIFORM = 1,        /* a + (b - a) * U */
+  LAM_DIST_NORMAL = 2,         /* mean a, sd b */
+  LAM_DIST_EXPONENTIAL = 3,    /* mean a */
+  LAM_DIST_POISSON = 4,        /* mean a */
+  LAM_DIST_BINOMIAL = 5        /* n = a, p = b */
+};
+int lam_rng_fill(lam_rng *r, lam_buf *out, int32_t dist, double a, double b);
+/* A 64-bit seed derived from (seed, a, b) by hashing (Philox as a mixer),
+ * never by adding: for per-point and per-replicate seeds. */
+uint64_t lam_seed_derive(uint64_t seed, uint64_t a, uint64_t b);
+
+/* ------------------------------------------------------------------ */
+/* Plugins (plugin.c)                                                   */
+/* ------------------------------------------------------------------ */
+
+typedef struct lam_registry lam_registry;
+
+/* What the registry knows of one candidate file. */
+enum {
+  LAM_PLUGIN_LOADED = 1,
+  LAM_PLUGIN_REJECTED = 2
+};
+typedef struct lam_plugin_info {
+  const char *path;            /* as found */
+  const char *sha256;          /* hex digest of the file, "" if unreadable */
+  const char *reason;          /* why it was rejected; "" when loaded */
+  const char *origin;          /* "explicit", "--plugin-path", ... */
+  const lam_plugin_desc *desc; /* NULL when rejected */
+  int32_t status;              /* LAM_PLUGIN_* */
+  int32_t reserved;
+} lam_plugin_info;
+
+/* A registry of plugins; NULL on failure.  It reads LAMINA_PLUGIN_PATH at
+ * creation.  Libraries stay loaded until lam_registry_free, which unloads
+ * only when no simulation made from it is alive (it returns without
+ * unloading otherwise; the libraries then stay until process exit). */
+lam_registry *lam_registry_new(void);
+void lam_registry_free(lam_registry *reg);
+/* Adds a search directory ahead of LAMINA_PLUGIN_PATH and the built-in
+ * directories (the --plugin-path slot); later calls come after earlier
+ * ones. */
+int lam_registry_add_path(lam_registry *reg, const char *dir);
+/* The search directories in discovery order, with their origin, one per
+ * line as "origin<TAB>dir".  Borrowed until the next call. */
+const char *lam_registry_paths(lam_registry *reg);
+/* Loads one plugin file (an explicit path).  Returns LAM_OK, or LAM_EABI /
+ * LAM_ENOTFOUND with the reason; a rejected file is also listed. */
+int lam_registry_load(lam_registry *reg, const char *path);
+/* Loads every *.so in the search directories (earlier directories win when
+ * two files carry the same plugin name; the later one is listed as
+ * rejected with the reason).  Returns the number loaded. */
+int32_t lam_registry_scan(lam_registry *reg);
+/* The model called "family.model", loading <family>.so from the search
+ * path if it is not loaded yet.  NULL with an error listing every path
+ * tried (and each dlerror or refusal) when not found. */
+const lam_model_def *lam_registry_model(lam_registry *reg, const char *name);
+/* The plugin that provides `model` (its family prefix), or NULL. */
+const lam_plugin_info *lam_registry_owner(lam_registry *reg, const char *model);
+/* Number of files seen (loaded and rejected) and the i-th one. */
+int32_t lam_registry_count(const lam_registry *reg);
+const lam_plugin_info *lam_registry_info(const lam_registry *reg, int32_t i);
+
+/* Helpers over schemas (used by `lamina plugin info` and the Lua layer). */
+int32_t lam_model_nparams(const lam_model_def *m);
+int32_t lam_model_nports(const lam_model_def *m);
+int32_t lam_model_nmethods(const lam_model_def *m);
+const lam_param_def *lam_model_param(const lam_model_def *m, int32_t i);
+const lam_port_def *lam_model_port(const lam_model_def *m, int32_t i);
+const lam_method_def *lam_model_method(const lam_model_def *m, int32_t i);
+/* The host API table given to plugins (for tests and in-process models). */
+const lam_host_api *lam_host_api_get(void);
+
+/* ------------------------------------------------------------------ */
+/* Simulations (sim.c)                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct lam_sim lam_sim;
+typedef struct lam_rec lam_rec;
+
+/* One parameter value given to lam_sim_add.  kind says which field holds
+ * it: numbers and booleans in `num`, strings (enum choices) in `str`. */
+enum {
+  LAM_ARG_NUM = 1,
+  LAM_ARG_BOOL = 2,
+  LAM_ARG_STR = 3
+};
+typedef struct lam_arg {
+  const char *key;
+  const char *str;
+  double num;
+  int32_t kind;
+  int32_t reserved;
+} lam_arg;
+
+/* A simulation with base step dt (> 0, in ms by convention) and root seed.
+ * The registry must outlive the simulation. */
+lam_sim *lam_sim_new(lam_registry *reg, double dt, uint64_t seed);
+void lam_sim_free(lam_sim *sim);
+double lam_sim_dt(const lam_sim *sim);
+uint64_t lam_sim_seed(const lam_sim *sim);
+/* Ticks run so far (0 after creation and after lam_sim_reset). */
+int64_t lam_sim_tick(const lam_sim *sim);
+
+/* Adds an instance of `model` ("family.model") named `name` (unique, made
+ * of letters, digits and '_'), stepping every `period` base ticks (>= 1).
+ * Every arg must name a parameter of the model, have the right type and lie
+ * in range; otherwise nothing is added and the error names the key, the
+ * value and the valid range.  Models step in the order they were added. */
+int lam_sim_add(lam_sim *sim, const char *name, const char *model,
+                const lam_arg *args, int32_t nargs, int64_t period);
+/* Number of models, and the i-th model's name, model definition and
+ * resolved parameter values (schema order). */
+int32_t lam_sim_nmodels(const lam_sim *sim);
+const char *lam_sim_model_name(const lam_sim *sim, int32_t i);
+const lam_model_def *lam_sim_model_def(const lam_sim *sim, int32_t i);
+const double *lam_sim_model_params(const lam_sim *sim, int32_t i);
+int64_t lam_sim_model_period(const lam_sim *sim, int32_t i);
+/* How many times model i has been stepped (its step count). */
+int64_t lam_sim_model_steps(const lam_sim *sim, int32_t i);
+
+/* The buffer behind "model.port", with a new reference (release it with
+ * lam_buf_free).  Writing into it between runs sets the port. */
+lam_buf *lam_sim_port(lam_sim *sim, const char *path);
+/* Makes the input or state port `dst` read output or state port `src`.
+ * Both must have the same number of elements.  When the dtypes match and
+ * dst is an IN port, dst becomes an alias of src's buffer (the reader sees
+ * the writer's latest value); otherwise values are copied (and converted)
+ * in the links phase of each tick after which the reader is due, whenever
+ * the writer has stepped since the last copy.  A port is driven by at most
+ * one link.  Only before the first run or after lam_sim_reset. */
+int lam_sim_link(lam_sim *sim, const char *src, const char *dst);
+/* Copies `value` into port `path` now (same number of elements). */
+int lam_sim_set(lam_sim *sim, const char *path, const lam_buf *value);
+
+/* Scheduled actions run in C at the start of their tick, before models
+ * step, in tick order and, within a tick, in the order they were added.
+ * The tick must not be in the past. */
+int lam_sim_at_set(lam_sim *sim, int64_t tick, const char *path,
+                   const lam_buf *value);
+/* Sets a LAM_PARAM_MUTABLE parameter "model.param" at `tick`. */
+int lam_sim_at_param(lam_sim *sim, int64_t tick, const char *path,
+                     double value);
+/* Plays the rows of `data` (first dimension = time) into port `path`, one
+ * row each time the port's model is due, starting at tick `start`.  Rows
+ * must have as many elements as the port.  With loop != 0 the rows repeat
+ * forever; otherwise the port keeps the last row.  `data` is retained. */
+int lam_sim_play(lam_sim *sim, const char *path, lam_buf *data, int64_t start,
+                 int32_t loop);
+
+/* Records port `path` every `every` ticks for ticks in [from, to) (to < 0:
+ * no end) into memory.  A sample taken at tick t holds the port after all
+ * models due at t have stepped.  The recorder belongs to the simulation. */
+lam_rec *lam_sim_record(lam_sim *sim, const char *path, int64_t every,
+                        int64_t from, int64_t to);
+/* The samples so far as a new buffer [nsamples, port shape...] (a view of
+ * the recorder's storage, so it stays valid after later runs). */
+lam_buf *lam_rec_data(lam_rec *rec);
+/* The tick of each sample so far as a new i64 buffer [nsamples]. */
+lam_buf *lam_rec_ticks(lam_rec *rec);
+int64_t lam_rec_count(const lam_rec *rec);
+/* Starts (on != 0) or stops a recorder at `tick` (a scheduled action). */
+int lam_sim_at_record(lam_sim *sim, int64_t tick, lam_rec *rec, int32_t on);
+
+/* Checks checked ports (float OUT and STATE ports without
+ * LAM_PORT_NOCHECK) for NaN/Inf after every `every`-th step of each model;
+ * 0 disables checks.  Default 1. */
+int lam_sim_set_check(lam_sim *sim, int64_t every);
+/* Progress: lam_sim_run draws a progress bar on stderr while the tick count
+ * moves towards `end_tick`, if stderr is a terminal, the run lasts longer
+ * than a second and lam_set_quiet(0).  end_tick <= 0 turns it off. */
+void lam_sim_progress(lam_sim *sim, int64_t end_tick);
+void lam_set_quiet(int32_t quiet);
+
+/* Advances `nticks` base ticks.  Returns LAM_OK, LAM_EDIVERGED (the message
+ * names model, port, index and tick) or LAM_EPLUGIN (the model's message);
+ * after a failure the simulation stops at the failing tick and refuses to
+ * run again until lam_sim_reset. */
+int lam_sim_run(lam_sim *sim, int64_t nticks);
+/* Back to tick 0: every model's reset(), ports zeroed and re-initialised,
+ * pending actions and recordings cleared, links kept. */
+int lam_sim_reset(lam_sim *sim);
+/* Calls the named method of a model with buffers in; *out receives a new
+ * reference or NULL. */
+int lam_sim_call(lam_sim *sim, const char *model, const char *method,
+                 lam_buf *const *in, int32_t n_in, lam_buf **out);
+/* A checkpoint of one model's state (its save_state) and its restore. */
+int lam_sim_save_state(lam_sim *sim, const char *model, lam_buf **out);
+int lam_sim_load_state(lam_sim *sim, const char *model, const lam_buf *in);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LAMINA_H */

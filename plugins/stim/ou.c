@@ -1,0 +1,214 @@
+/*
+ * ou.c - stim.ou: Ornstein-Uhlenbeck noise, dx = (mu - x)/tau dt + sigma dW.
+ *
+ * The process is advanced with its exact discrete update (Gillespie 1996,
+ * Phys Rev E 54:2084):
+ *
+ *     x <- mu + (x - mu) a + sigma sqrt(tau/2 (1 - a^2)) xi,  a = exp(-dt/tau)
+ *
+ * with xi ~ N(0, 1) from the channel's own stream.  It has no step-size
+ * error: whatever dt, the samples have the stationary variance
+ * sigma^2 tau / 2 and the lag-k autocorrelation exp(-k dt / tau) of the
+ * continuous process.  1 - a^2 is computed as -expm1(-2 dt/tau) so that it
+ * stays accurate when dt << tau.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "stim_int.h"
+
+static const char model[] = "stim.ou";
+
+const char stim__ou_doc[] =
+    "Ornstein-Uhlenbeck noise dx = (mu - x)/tau dt + sigma dW, one "
+    "independent process per channel, advanced with the exact update "
+    "x <- mu + (x - mu) e^(-dt/tau) + sigma sqrt(tau/2 (1 - e^(-2 dt/tau))) xi "
+    "(Gillespie 1996), so the stationary variance is sigma^2 tau / 2 and the "
+    "lag-k autocorrelation exp(-k dt / tau) for any dt.  x starts at x0, or "
+    "with `stationary` at a draw from the stationary distribution "
+    "N(mu, sigma^2 tau / 2).  tau, sigma and mu may change between steps.";
+
+enum { P_CHANNELS, P_TAU, P_SIGMA, P_MU, P_X0, P_STATIONARY };
+enum { PORT_X };
+
+const lam_param_def stim__ou_params[] = {
+    {.name = "channels",
+     .doc = "number of independent processes",
+     .units = "",
+     .def = 1,
+     .min = 1,
+     .max = STIM_MAX_CHANNELS,
+     .type = LAM_PARAM_I64},
+    {.name = "tau",
+     .doc = "relaxation time constant (> 0)",
+     .units = "ms",
+     .def = 10,
+     .min = 1e-9,
+     .max = STIM_BIG,
+     .type = LAM_PARAM_F64,
+     .flags = LAM_PARAM_MUTABLE},
+    {.name = "sigma",
+     .doc = "noise amplitude; the stationary standard deviation is "
+            "sigma sqrt(tau/2)",
+     .units = "x/sqrt(ms)",
+     .def = 1,
+     .min = 0,
+     .max = STIM_BIG,
+     .type = LAM_PARAM_F64,
+     .flags = LAM_PARAM_MUTABLE},
+    {.name = "mu",
+     .doc = "mean the process relaxes to",
+     .units = "x",
+     .def = 0,
+     .min = -STIM_BIG,
+     .max = STIM_BIG,
+     .type = LAM_PARAM_F64,
+     .flags = LAM_PARAM_MUTABLE},
+    {.name = "x0",
+     .doc = "initial value of every channel (ignored when stationary)",
+     .units = "x",
+     .def = 0,
+     .min = -STIM_BIG,
+     .max = STIM_BIG,
+     .type = LAM_PARAM_F64},
+    {.name = "stationary",
+     .doc = "draw x(0) from the stationary distribution N(mu, sigma^2 tau/2) "
+            "instead of starting at x0",
+     .units = "",
+     .def = 0,
+     .type = LAM_PARAM_BOOL},
+    {.name = NULL}};
+
+const lam_port_def stim__ou_ports[] = {
+    {.name = "x",
+     .doc = "current value of each process (state: a regulator may write it, "
+            "the next step continues from the written value)",
+     .units = "x",
+     .shape = "channels",
+     .dtype = LAM_F64,
+     .dir = LAM_PORT_STATE},
+    {.name = NULL}};
+
+typedef struct {
+  int64_t channels;
+  int64_t steps;
+  lam_rng *rng; /* per-channel noise streams (LAM_RNG_NOISE) */
+} ou;
+
+int stim__ou_create(lam_model_ctx *ctx, void **self) {
+  int64_t n = stim__channels(ctx, P_CHANNELS);
+  if (!stim__port(ctx, model, PORT_X, "x", LAM_F64, n))
+    return LAM_EINVAL;
+  ou *p = stim__alloc(ctx, model, 1, sizeof *p);
+  if (!p)
+    return LAM_ENOMEM;
+  p->channels = n;
+  p->rng = stim__alloc(ctx, model, n, sizeof *p->rng);
+  if (!p->rng) {
+    stim__api->free(p);
+    return LAM_ENOMEM;
+  }
+  *self = p;
+  return stim__ou_reset(p, ctx);
+}
+
+int stim__ou_reset(void *self, lam_model_ctx *ctx) {
+  ou *p = self;
+  double *x = stim__port(ctx, model, PORT_X, "x", LAM_F64, p->channels);
+  if (!x)
+    return LAM_EINVAL;
+  p->steps = 0;
+  stim__rng_seed(ctx, p->rng, p->channels, LAM_RNG_NOISE);
+  const double *par = ctx->params;
+  if (par[P_STATIONARY] != 0.0) {
+    /* The initial draws come from separate streams (LAM_RNG_INIT), so the
+     * noise sequence is the same with and without `stationary`. */
+    double sd = par[P_SIGMA] * sqrt(par[P_TAU] / 2.0);
+    for (int64_t c = 0; c < p->channels; c++) {
+      lam_rng r;
+      stim__api->rng_init(&r, ctx->seed, ctx->instance, LAM_RNG_INIT,
+                          (uint64_t)c);
+      x[c] = par[P_MU] + sd * stim__api->rng_normal(&r);
+    }
+  } else {
+    for (int64_t c = 0; c < p->channels; c++)
+      x[c] = par[P_X0];
+  }
+  return LAM_OK;
+}
+
+int stim__ou_step(void *self, lam_model_ctx *ctx, int64_t n) {
+  ou *p = self;
+  const int64_t nc = p->channels;
+  double *x = stim__port(ctx, model, PORT_X, "x", LAM_F64, nc);
+  if (!x)
+    return LAM_EINVAL;
+  /* Coefficients from the current parameters (tau, sigma, mu are mutable;
+   * they can only change between step() calls). */
+  const double tau = ctx->params[P_TAU], sigma = ctx->params[P_SIGMA];
+  const double mu = ctx->params[P_MU];
+  if (!(tau > 0.0) || !isfinite(tau) || !(sigma >= 0.0) || !isfinite(sigma)) {
+    stim__api->set_error(ctx->host,
+                         "%s: need tau > 0 and sigma >= 0 (tau = %g ms, "
+                         "sigma = %g)",
+                         model, tau, sigma);
+    return LAM_ERANGE;
+  }
+  const double h = ctx->dt / tau;
+  const double a = exp(-h);
+  const double b = sigma * sqrt(tau / 2.0 * -expm1(-2.0 * h));
+  double (*normal)(lam_rng *) = stim__api->rng_normal;
+  for (int64_t s = 0; s < n; s++) {
+    for (int64_t c = 0; c < nc; c++)
+      x[c] = mu + (x[c] - mu) * a + b * normal(&p->rng[c]);
+    p->steps++;
+  }
+  return LAM_OK;
+}
+
+void stim__ou_destroy(void *self, lam_model_ctx *ctx) {
+  ou *p = self;
+  if (!p)
+    return;
+  stim__api->free(p->rng);
+  stim__api->free(p);
+}
+
+static size_t payload_size(const ou *p) {
+  return sizeof(int64_t) +
+         (size_t)p->channels * (sizeof(lam_rng) + sizeof(double));
+}
+
+int stim__ou_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
+  ou *p = self;
+  const int64_t nc = p->channels;
+  const double *x = stim__port(ctx, model, PORT_X, "x", LAM_F64, nc);
+  if (!x)
+    return LAM_EINVAL;
+  unsigned char *w =
+      stim__state_new(ctx, model, STIM_TAG_OU, nc, payload_size(p), out);
+  if (!w)
+    return LAM_ENOMEM;
+  memcpy(w, &p->steps, sizeof p->steps);
+  w += sizeof p->steps;
+  memcpy(w, p->rng, (size_t)nc * sizeof *p->rng);
+  w += (size_t)nc * sizeof *p->rng;
+  memcpy(w, x, (size_t)nc * sizeof *x);
+  return LAM_OK;
+}
+
+int stim__ou_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
+  ou *p = self;
+  const int64_t nc = p->channels;
+  const unsigned char *r =
+      stim__state_open(ctx, model, STIM_TAG_OU, nc, in, payload_size(p), NULL);
+  double *x = r ? stim__port(ctx, model, PORT_X, "x", LAM_F64, nc) : NULL;
+  if (!x)
+    return LAM_EINVAL;
+  memcpy(&p->steps, r, sizeof p->steps);
+  r += sizeof p->steps;
+  memcpy(p->rng, r, (size_t)nc * sizeof *p->rng);
+  r += (size_t)nc * sizeof *p->rng;
+  memcpy(x, r, (size_t)nc * sizeof *x);
+  return LAM_OK;
+}

@@ -1,0 +1,266 @@
+/*
+ * stim.c - the stim plugin's entry point and descriptor, and the helpers
+ * its models share (port access, allocation, per-channel RNG streams,
+ * checkpoint buffers).
+ *
+ * stim provides stimulus sources: Poisson spike trains, Ornstein-Uhlenbeck
+ * noise, sinusoids, pulse and step trains, and playback of a recorded or
+ * computed buffer.  The models live one per file (poisson.c, ou.c, sine.c,
+ * pulse.c, play.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "stim_int.h"
+
+const lam_host_api *stim__api;
+
+LAM_PLUGIN_EXPORT const lam_plugin_desc *
+lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- */
+/* Shared helpers                                                     */
+/* ---------------------------------------------------------------- */
+
+int64_t stim__channels(const lam_model_ctx *ctx, int index) {
+  return (int64_t)ctx->params[index];
+}
+
+void *stim__port(lam_model_ctx *ctx, const char *model, int index,
+                 const char *port, int32_t dtype, int64_t n) {
+  lam_buf *b = ctx->ports[index];
+  if (!b || !b->data) {
+    stim__api->set_error(ctx->host, "%s: port '%s' has no buffer", model,
+                         port);
+    return NULL;
+  }
+  if (b->dtype != dtype || b->size != n) {
+    stim__api->set_error(ctx->host,
+                         "%s: port '%s' must hold %lld elements of dtype %d, "
+                         "it holds %lld of dtype %d",
+                         model, port, (long long)n, (int)dtype,
+                         (long long)b->size, (int)b->dtype);
+    return NULL;
+  }
+  /* The models walk ports as flat arrays: the innermost stride must be 1
+   * and the others row-major (a link may have pointed us at a view). */
+  int64_t expect = 1;
+  for (int32_t d = b->ndim - 1; d >= 0; d--) {
+    if (b->shape[d] > 1 && b->strides[d] != expect) {
+      stim__api->set_error(ctx->host,
+                           "%s: port '%s' is not contiguous (a view with "
+                           "strides cannot drive it)",
+                           model, port);
+      return NULL;
+    }
+    expect *= b->shape[d];
+  }
+  return b->data;
+}
+
+void *stim__alloc(lam_model_ctx *ctx, const char *model, int64_t n,
+                  size_t size) {
+  if (n < 1)
+    n = 1;
+  if ((uint64_t)n > SIZE_MAX / size) {
+    stim__api->set_error(ctx->host, "%s: %lld elements of %zu bytes overflow",
+                         model, (long long)n, size);
+    return NULL;
+  }
+  void *p = stim__api->alloc((size_t)n * size);
+  if (!p)
+    stim__api->set_error(ctx->host, "%s: out of memory (%lld x %zu bytes)",
+                         model, (long long)n, size);
+  return p;
+}
+
+void stim__rng_seed(const lam_model_ctx *ctx, lam_rng *rng, int64_t n,
+                    uint64_t purpose) {
+  for (int64_t c = 0; c < n; c++)
+    stim__api->rng_init(&rng[c], ctx->seed, ctx->instance, purpose,
+                        (uint64_t)c);
+}
+
+/* The checkpoint header.  Fixed-width fields only; written with memcpy. */
+typedef struct {
+  char magic[8];     /* "lamstim\0" */
+  uint32_t version;  /* STATE_VERSION */
+  uint32_t tag;      /* STIM_TAG_* */
+  int64_t channels;
+  uint64_t payload;  /* bytes after the header */
+} state_header;
+
+enum { STATE_VERSION = 1 };
+static const char state_magic[8] = "lamstim";
+
+unsigned char *stim__state_new(lam_model_ctx *ctx, const char *model,
+                               uint32_t tag, int64_t channels, size_t payload,
+                               lam_buf **out) {
+  state_header h;
+  memset(&h, 0, sizeof h);
+  memcpy(h.magic, state_magic, sizeof h.magic);
+  h.version = STATE_VERSION;
+  h.tag = tag;
+  h.channels = channels;
+  h.payload = payload;
+  if (payload > (size_t)INT64_MAX - sizeof h) {
+    stim__api->set_error(ctx->host, "%s: state too large", model);
+    return NULL;
+  }
+  int64_t shape[1] = {(int64_t)(sizeof h + payload)};
+  lam_buf *b = stim__api->buf_new(LAM_U8, 1, shape);
+  if (!b || !b->data) {
+    if (b)
+      stim__api->buf_free(b);
+    stim__api->set_error(ctx->host, "%s: out of memory for a %lld-byte state",
+                         model, (long long)shape[0]);
+    return NULL;
+  }
+  memcpy(b->data, &h, sizeof h);
+  *out = b;
+  return (unsigned char *)b->data + sizeof h;
+}
+
+const unsigned char *stim__state_open(lam_model_ctx *ctx, const char *model,
+                                      uint32_t tag, int64_t channels,
+                                      const lam_buf *in, size_t payload,
+                                      size_t *len) {
+  state_header h;
+  if (!in || !in->data || in->dtype != LAM_U8 || in->ndim != 1 ||
+      (in->size > 1 && in->strides[0] != 1)) {
+    stim__api->set_error(ctx->host,
+                         "%s: a state must be a contiguous 1-d u8 buffer made "
+                         "by save_state",
+                         model);
+    return NULL;
+  }
+  if ((size_t)in->size < sizeof h) {
+    stim__api->set_error(ctx->host, "%s: state too short (%lld bytes)", model,
+                         (long long)in->size);
+    return NULL;
+  }
+  memcpy(&h, in->data, sizeof h);
+  if (memcmp(h.magic, state_magic, sizeof h.magic) != 0 ||
+      h.version != STATE_VERSION) {
+    stim__api->set_error(ctx->host,
+                         "%s: not a stim state buffer (or an unknown format "
+                         "version)",
+                         model);
+    return NULL;
+  }
+  if (h.tag != tag) {
+    stim__api->set_error(ctx->host,
+                         "%s: state was saved by a different stim model "
+                         "(tag %u, expected %u)",
+                         model, (unsigned)h.tag, (unsigned)tag);
+    return NULL;
+  }
+  if (h.channels != channels) {
+    stim__api->set_error(ctx->host,
+                         "%s: state has %lld channels, this instance has %lld",
+                         model, (long long)h.channels, (long long)channels);
+    return NULL;
+  }
+  if (h.payload != (uint64_t)in->size - sizeof h ||
+      (payload && h.payload != payload)) {
+    stim__api->set_error(ctx->host,
+                         "%s: state payload is %llu bytes, expected %zu", model,
+                         (unsigned long long)((uint64_t)in->size - sizeof h),
+                         payload);
+    return NULL;
+  }
+  if (len)
+    *len = (size_t)h.payload;
+  return (const unsigned char *)in->data + sizeof h;
+}
+
+/* ---------------------------------------------------------------- */
+/* Descriptor                                                         */
+/* ---------------------------------------------------------------- */
+
+#define STIM_MODEL(m, nm, meth, fl)                                          \
+  {                                                                          \
+    .name = nm, .doc = stim__##m##_doc, .params = stim__##m##_params,        \
+    .ports = stim__##m##_ports, .methods = meth,                             \
+    .create = stim__##m##_create, .reset = stim__##m##_reset,                \
+    .step = stim__##m##_step, .destroy = stim__##m##_destroy,                \
+    .save_state = stim__##m##_save, .load_state = stim__##m##_load,          \
+    .flags = fl                                                              \
+  }
+
+static const lam_model_def models[] = {
+    STIM_MODEL(poisson, "stim.poisson", NULL, LAM_MODEL_STOCHASTIC),
+    STIM_MODEL(ou, "stim.ou", NULL, LAM_MODEL_STOCHASTIC),
+    STIM_MODEL(sine, "stim.sine", NULL, 0),
+    STIM_MODEL(pulse, "stim.pulse", NULL, 0),
+    STIM_MODEL(play, "stim.play", stim__play_methods, 0),
+    {.name = NULL}};
+
+static const lam_plugin_desc desc = {
+    LAM_DESC_SIZES,
+    .name = "stim",
+    .version = "0.1.0",
+    .authors = "lamina developers",
+    .licence = "MIT",
+    .citation =
+        "Gillespie DT (1996) Exact numerical simulation of the "
+        "Ornstein-Uhlenbeck process and its integral. Phys Rev E 54:2084. "
+        "doi:10.1103/PhysRevE.54.2084",
+    .doc =
+        "Stimulus sources: Poisson spike trains with per-channel, "
+        "time-varying rates (stim.poisson), Ornstein-Uhlenbeck noise advanced "
+        "with the exact discrete update (stim.ou), sinusoids (stim.sine), "
+        "step and pulse trains on exact ticks (stim.pulse) and playback of a "
+        "buffer (stim.play).  Every model has a `channels` parameter; random "
+        "models draw from one stream per channel keyed by the channel index, "
+        "so a channel's values do not depend on how many channels there are. "
+        "Times are in ms, rates and frequencies in Hz.",
+    .build = LAM_BUILD_INFO,
+    .models = models,
+};
+
+/* The last api function the plugin uses; the table must reach past it. */
+#define STIM_API_NEEDED                                                     \
+  (offsetof(lam_host_api, buf_free) + sizeof(((lam_host_api *)0)->buf_free))
+
+LAM_PLUGIN_EXPORT const lam_plugin_desc *
+lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen) {
+  char dummy[1];
+  if (!err || errlen == 0) {
+    err = dummy;
+    errlen = sizeof dummy;
+  }
+  if (!host || host->struct_size < offsetof(lam_host_info, abi_minor_max) +
+                                       sizeof host->abi_minor_max) {
+    snprintf(err, errlen, "stim: host info missing or too small");
+    return NULL;
+  }
+  if (host->abi_major != LAM_ABI_MAJOR) {
+    snprintf(err, errlen,
+             "stim: built for plugin ABI major %d, host offers major %d",
+             (int)LAM_ABI_MAJOR, (int)host->abi_major);
+    return NULL;
+  }
+  if (host->abi_minor_max < LAM_ABI_MINOR) {
+    snprintf(err, errlen,
+             "stim: needs plugin ABI minor %d, host offers at most %d",
+             (int)LAM_ABI_MINOR, (int)host->abi_minor_max);
+    return NULL;
+  }
+  const lam_host_api *api = host->api;
+  if (!api || host->api_size < STIM_API_NEEDED ||
+      api->struct_size < STIM_API_NEEDED) {
+    snprintf(err, errlen,
+             "stim: host API table too small (%zu bytes, stim needs %zu)",
+             api ? host->api_size : (size_t)0, (size_t)STIM_API_NEEDED);
+    return NULL;
+  }
+  if (!api->alloc || !api->free || !api->set_error || !api->rng_init ||
+      !api->rng_normal || !api->rng_poisson || !api->buf_new ||
+      !api->buf_free) {
+    snprintf(err, errlen, "stim: host API table lacks a function stim uses");
+    return NULL;
+  }
+  stim__api = api;
+  return &desc;
+}
