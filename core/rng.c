@@ -74,8 +74,8 @@ static void mix(uint64_t seed, uint64_t a, uint64_t b, uint32_t out[4]) {
   lam_philox(ctr, key, out);
 }
 
-void lam_rng_init(lam_rng *r, uint64_t seed, uint64_t instance,
-                  uint64_t purpose, uint64_t index) {
+void lam_rng_init(lam_rng *r, uint64_t seed, uint64_t instance, uint64_t purpose,
+                  uint64_t index) {
   uint32_t h[4];
   if (!r) return;
   mix(seed, instance, purpose, h);
@@ -166,18 +166,19 @@ double lam_rng_exponential(lam_rng *r) {
  * computed to 40 digits; for k >= 16 five terms of the asymptotic series are
  * accurate to better than 1e-16. */
 static const double fc_table[16] = {
-  0.08106146679532726,   0.0413406959554093,    0.02767792568499834,
-  0.020790672103765093,  0.016644691189821193,  0.013876128823070748,
-  0.01189670994589177,   0.010411265261972096,  0.009255462182712733,
-  0.00833056343336287,   0.007573675487951841,  0.00694284010720953,
-  0.006408994188004207,  0.0059513701127588475, 0.005554733551962801,
-  0.0052076559196096404};
+    0.08106146679532726,  0.0413406959554093,    0.02767792568499834,
+    0.020790672103765093, 0.016644691189821193,  0.013876128823070748,
+    0.01189670994589177,  0.010411265261972096,  0.009255462182712733,
+    0.00833056343336287,  0.007573675487951841,  0.00694284010720953,
+    0.006408994188004207, 0.0059513701127588475, 0.005554733551962801,
+    0.0052076559196096404};
 
 static double stirling_fc(double k) {
   if (k < 16.0) return fc_table[(int)k];
   double x = k + 1.0, x2 = x * x;
   return (1.0 / 12.0 -
-          (1.0 / 360.0 - (1.0 / 1260.0 - (1.0 / 1680.0 - 1.0 / (1188.0 * x2)) / x2) / x2) /
+          (1.0 / 360.0 -
+           (1.0 / 1260.0 - (1.0 / 1680.0 - 1.0 / (1188.0 * x2)) / x2) / x2) /
               x2) /
          x;
 }
@@ -295,8 +296,8 @@ static int64_t binomial_btrd(lam_rng *r, int64_t n, double p) {
   const double c2 = (dn + 2.0) * p;
   const double nm = dn - m + 1.0;
   /* Step 3.3, which depends only on (n, p). */
-  const double h = (m + 0.5) * log1p((m + 1.0 - c2) / (p * nm)) +
-                   stirling_fc(m) + stirling_fc(dn - m);
+  const double h = (m + 0.5) * log1p((m + 1.0 - c2) / (p * nm)) + stirling_fc(m) +
+                   stirling_fc(dn - m);
   for (;;) {
     double u, k;
     /* Step 1: the fast path, inside the hat's central rectangle. */
@@ -359,8 +360,7 @@ int64_t lam_rng_binomial(lam_rng *r, int64_t n, double p) {
     return n - ((double)n * q < 10.0 ? binomial_inversion(r, n, q)
                                      : binomial_btrd(r, n, q));
   }
-  return (double)n * p < 10.0 ? binomial_inversion(r, n, p)
-                              : binomial_btrd(r, n, p);
+  return (double)n * p < 10.0 ? binomial_inversion(r, n, p) : binomial_btrd(r, n, p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -375,7 +375,8 @@ static int check_dist(int32_t dist, double a, double b) {
     if (!isfinite(a))
       return lam_set_error(LAM_EINVAL, "rng_fill: uniform low a = %g is not finite", a);
     if (!isfinite(b))
-      return lam_set_error(LAM_EINVAL, "rng_fill: uniform high b = %g is not finite", b);
+      return lam_set_error(LAM_EINVAL, "rng_fill: uniform high b = %g is not finite",
+                           b);
     if (b < a)
       return lam_set_error(LAM_EINVAL,
                            "rng_fill: uniform high b = %g is below low a = %g", b, a);
@@ -392,8 +393,8 @@ static int check_dist(int32_t dist, double a, double b) {
     return LAM_OK;
   case LAM_DIST_EXPONENTIAL:
     if (!(a >= 0.0) || !isfinite(a))
-      return lam_set_error(LAM_EINVAL,
-                           "rng_fill: exponential mean a = %g must be finite and >= 0", a);
+      return lam_set_error(
+          LAM_EINVAL, "rng_fill: exponential mean a = %g must be finite and >= 0", a);
     return LAM_OK;
   case LAM_DIST_POISSON:
     if (!(a >= 0.0) || !(a <= POISSON_MEAN_MAX))
@@ -404,9 +405,8 @@ static int check_dist(int32_t dist, double a, double b) {
     /* n travels as a double, so it must be an integer that a double holds
      * exactly. */
     if (!(a >= 0.0 && a <= 0x1p53) || a != floor(a))
-      return lam_set_error(LAM_EINVAL,
-                           "rng_fill: binomial n a = %g must be an integer in [0, 2^53]",
-                           a);
+      return lam_set_error(
+          LAM_EINVAL, "rng_fill: binomial n a = %g must be an integer in [0, 2^53]", a);
     if (!(b >= 0.0 && b <= 1.0))
       return lam_set_error(LAM_EINVAL, "rng_fill: binomial p b = %g outside [0, 1]", b);
     return LAM_OK;

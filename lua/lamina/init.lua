@@ -1,0 +1,140 @@
+-- lamina: the Lua library of the lamina experiment host.
+--
+--   local lam = require "lamina"
+--   local p   = lam.params { rate = 20, seed = 1 }
+--   local sim = lam.sim { dt = 0.1, seed = p.seed }
+--   sim:add("p", "stim.poisson", { channels = 100, rate = p.rate })
+--   local rec = sim:record("p.spikes")
+--   sim:run(1000)                         -- ms
+--   print(rec:data():sum())
+--
+-- See docs/guide.md.
+local core = require "lamina.core"
+local bufm = require "lamina.buf"
+local simm = require "lamina.sim"
+local context = require "lamina.context"
+local ffi, C = core.ffi, core.C
+
+local lam = {}
+
+function lam.version() return ffi.string(C.lam_version()) end
+function lam.build_info() return ffi.string(C.lam_build_info()) end
+
+lam.buf = bufm
+lam.sim = setmetatable({ Sim = simm.Sim }, { __call = function(_, opts) return simm.new(opts) end })
+lam.context = context
+
+-- The root seed of this run (--seed, or the fixed default 1).
+function lam.seed() return context.seed end
+
+local function names(t)
+  local k = {}
+  for n in pairs(t) do k[#k + 1] = tostring(n) end
+  table.sort(k)
+  return table.concat(k, ", ")
+end
+
+-- Converts a command-line string to the type of the script's default.
+local function convert(key, s, default)
+  local t = type(default)
+  if t == "number" then
+    local v = tonumber(s)
+    if not v then core.fail("parameter " .. key .. "=" .. s .. ": expected a number") end
+    return v
+  elseif t == "boolean" then
+    if s == "true" or s == "1" then return true end
+    if s == "false" or s == "0" then return false end
+    core.fail("parameter " .. key .. "=" .. s .. ": expected true or false")
+  elseif t == "string" then
+    return s
+  end
+  core.fail("parameter " .. key .. ": its default is a " .. t .. ", which the command line cannot set")
+end
+
+-- lam.params(defaults): the script's parameters.  Command-line key=value
+-- pairs override the defaults (converted to each default's type); a key
+-- the script does not declare is an error.  --seed overrides `seed`.
+function lam.params(defaults)
+  if type(defaults) ~= "table" then core.fail("lam.params: expected a table of defaults") end
+  local p = {}
+  for k, v in pairs(defaults) do p[k] = v end
+  for k, s in pairs(context.params) do
+    if defaults[k] == nil then
+      core.fail("unknown parameter '" .. k .. "' on the command line; this script's parameters are: " .. names(defaults))
+    end
+    p[k] = convert(k, s, defaults[k])
+  end
+  if context.seed_given and defaults.seed ~= nil then p.seed = context.seed end
+  if p.seed ~= nil and not context.seed_given then context.seed = p.seed end
+  context.params_used = true
+  context.resolved = p
+  return p
+end
+
+-- A random stream for scripts: lam.rng(purpose, index [, seed]).
+local Rng = {}
+Rng.__index = Rng
+function lam.rng(purpose, index, seed)
+  local r = ffi.new("lam_rng")
+  C.lam_rng_init(r, seed or context.seed, 0xffffffff, purpose or 0, index or 0)
+  return setmetatable({ _r = r }, Rng)
+end
+function Rng:uniform(a, b)
+  local u = C.lam_rng_uniform(self._r)
+  if a then return a + (b - a) * u end
+  return u
+end
+function Rng:normal(m, s) return (m or 0) + (s or 1) * C.lam_rng_normal(self._r) end
+function Rng:exponential(mean) return (mean or 1) * C.lam_rng_exponential(self._r) end
+function Rng:poisson(mean) return tonumber(C.lam_rng_poisson(self._r, mean)) end
+function Rng:binomial(n, p) return tonumber(C.lam_rng_binomial(self._r, n, p)) end
+local dists = { uniform = C.LAM_DIST_UNIFORM, normal = C.LAM_DIST_NORMAL, exponential = C.LAM_DIST_EXPONENTIAL,
+                poisson = C.LAM_DIST_POISSON, binomial = C.LAM_DIST_BINOMIAL }
+-- r:fill(buf, "normal", mean, sd) etc.; returns buf.
+function Rng:fill(b, dist, a, c)
+  local d = dists[dist]
+  if not d then core.fail("rng fill: unknown distribution '" .. tostring(dist) .. "' (valid: " .. names(dists) .. ")") end
+  core.check(C.lam_rng_fill(self._r, b._b, d, a or 0, c or 1), "rng fill")
+  return b
+end
+
+-- Plugins: lam.plugins() lists every plugin file seen (after a scan).
+function lam.plugins()
+  local reg = simm.registry()
+  C.lam_registry_scan(reg)
+  local t = {}
+  for i = 0, C.lam_registry_count(reg) - 1 do
+    local info = C.lam_registry_info(reg, i)
+    local e = { path = ffi.string(info.path), sha256 = ffi.string(info.sha256),
+                origin = ffi.string(info.origin), loaded = info.status == C.LAM_PLUGIN_LOADED,
+                reason = ffi.string(info.reason) }
+    if e.loaded then
+      e.name, e.version = ffi.string(info.desc.name), ffi.string(info.desc.version)
+    end
+    t[#t + 1] = e
+  end
+  return t
+end
+
+-- The schema of a model: lam.describe("stim.ou") -> { params = {...}, ports = {...}, methods = {...} }
+function lam.describe(model)
+  local m = core.checkptr(C.lam_registry_model(simm.registry(), model), "describe")
+  local function s(p) return p ~= nil and ffi.string(p) or "" end
+  local d = { name = s(m.name), doc = s(m.doc), params = {}, ports = {}, methods = {} }
+  for i = 0, C.lam_model_nparams(m) - 1 do
+    local p = m.params[i]
+    d.params[#d.params + 1] = { name = s(p.name), doc = s(p.doc), units = s(p.units), type = p.type,
+      default = p.def, min = p.min, max = p.max, choices = s(p.choices) }
+  end
+  for i = 0, C.lam_model_nports(m) - 1 do
+    local p = m.ports[i]
+    d.ports[#d.ports + 1] = { name = s(p.name), doc = s(p.doc), units = s(p.units), shape = s(p.shape),
+      dtype = ffi.string(C.lam_dtype_name(p.dtype)), dir = p.dir }
+  end
+  for i = 0, C.lam_model_nmethods(m) - 1 do
+    d.methods[#d.methods + 1] = { name = s(m.methods[i].name), doc = s(m.methods[i].doc) }
+  end
+  return d
+end
+
+return lam
