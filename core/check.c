@@ -67,11 +67,14 @@ static void check_model(lam_registry *r, const lam_model_def *m) {
   int ok2 = b && lam_sim_run(b, 200) == 0;
   tap(ok2 && same_ports(a, b, m), "%s: the same seed gives byte-identical ports", n, lam_last_error());
   if (m->flags & LAM_MODEL_STOCHASTIC) {
-    lam_sim *c = make(r, n, 2);
-    int okc = c && lam_sim_run(c, 200) == 0;
-    tap(okc && !same_ports(a, c, m), "%s: another seed gives different ports (stochastic model)", n,
+    /* Long enough (1 s of model time at dt = 0.1 ms) that a sparse process
+     * such as a 10 Hz spike train has drawn something. */
+    lam_sim *c = make(r, n, 2), *c1 = make(r, n, 1);
+    int okc = c && c1 && lam_sim_run(c, 10000) == 0 && lam_sim_run(c1, 10000) == 0;
+    tap(okc && !same_ports(c1, c, m), "%s: another seed gives different ports (stochastic model)", n,
         lam_last_error());
     lam_sim_free(c);
+    lam_sim_free(c1);
   }
   rc = lam_sim_reset(a);
   rc = rc ? rc : lam_sim_run(a, 200);

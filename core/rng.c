@@ -79,19 +79,17 @@ void lam_rng_init(lam_rng *r, uint64_t seed, uint64_t instance, uint64_t purpose
   uint32_t h[4];
   if (!r) return;
   mix(seed, instance, purpose, h);
+  /* Zeroing first clears the block counter (ctr[0..1]), `used` and the
+   * cached normal, and leaves no stale bytes in a struct that may be saved
+   * with a model's state. */
   memset(r, 0, sizeof *r);
   r->key[0] = h[0];
   r->key[1] = h[1];
-  r->ctr[0] = 0;
-  r->ctr[1] = 0;
   r->ctr[2] = (uint32_t)index;
   r->ctr[3] = (uint32_t)(index >> 32);
   /* out[] always holds the block of the current counter, so the first block
    * (counter 0) is computed now and nothing of it is used yet. */
   lam_philox(r->ctr, r->key, r->out);
-  r->used = 0;
-  r->spare_ok = 0;
-  r->spare = 0.0;
 }
 
 uint64_t lam_seed_derive(uint64_t seed, uint64_t a, uint64_t b) {

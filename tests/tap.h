@@ -20,13 +20,13 @@
 
 static int tap_n_ = 0, tap_fail_ = 0, tap_planned_ = -1;
 
-static void tap_plan(int n) {
+static inline void tap_plan(int n) {
   printf("TAP version 13\n1..%d\n", n);
   tap_planned_ = n;
   fflush(stdout);
 }
 
-static void diag(const char *fmt, ...) {
+static inline void diag(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   printf("# ");
@@ -36,7 +36,7 @@ static void diag(const char *fmt, ...) {
   fflush(stdout);
 }
 
-static int tap_vok_(int cond, const char *fmt, va_list ap) {
+static inline int tap_vok_(int cond, const char *fmt, va_list ap) {
   tap_n_++;
   printf("%sok %d - ", cond ? "" : "not ", tap_n_);
   vprintf(fmt, ap);
@@ -46,7 +46,7 @@ static int tap_vok_(int cond, const char *fmt, va_list ap) {
   return cond;
 }
 
-static int ok(int cond, const char *fmt, ...) {
+static inline int ok(int cond, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int r = tap_vok_(cond, fmt, ap);
@@ -60,14 +60,14 @@ static int ok(int cond, const char *fmt, ...) {
   int r_ = tap_vok_(cond, fmt, ap);                                      \
   va_end(ap)
 
-static int is_int(long long got, long long want, const char *fmt, ...) {
+static inline int is_int(long long got, long long want, const char *fmt, ...) {
   TAP_WRAP_(got == want, fmt);
   if (!r_) diag("  got %lld, expected %lld", got, want);
   return r_;
 }
 
 /* |got - want| <= tol (absolute tolerance, stated by the caller). */
-static int is_double(double got, double want, double tol, const char *fmt,
+static inline int is_double(double got, double want, double tol, const char *fmt,
                      ...) {
   int good = isfinite(got) ? fabs(got - want) <= tol : (got == want);
   TAP_WRAP_(good, fmt);
@@ -75,7 +75,7 @@ static int is_double(double got, double want, double tol, const char *fmt,
   return r_;
 }
 
-static int is_str(const char *got, const char *want, const char *fmt, ...) {
+static inline int is_str(const char *got, const char *want, const char *fmt, ...) {
   int good = got && want && strcmp(got, want) == 0;
   TAP_WRAP_(good, fmt);
   if (!r_) diag("  got '%s', expected '%s'", got ? got : "(null)", want);
@@ -83,14 +83,14 @@ static int is_str(const char *got, const char *want, const char *fmt, ...) {
 }
 
 /* The string contains `sub`. */
-static int like(const char *got, const char *sub, const char *fmt, ...) {
+static inline int like(const char *got, const char *sub, const char *fmt, ...) {
   int good = got && strstr(got, sub) != NULL;
   TAP_WRAP_(good, fmt);
   if (!r_) diag("  '%s' does not contain '%s'", got ? got : "(null)", sub);
   return r_;
 }
 
-static void skip(int n, const char *why) {
+static inline void skip(int n, const char *why) {
   for (int i = 0; i < n; i++) {
     tap_n_++;
     printf("ok %d # SKIP %s\n", tap_n_, why);
@@ -98,7 +98,7 @@ static void skip(int n, const char *why) {
   fflush(stdout);
 }
 
-static int tap_done(void) {
+static inline int tap_done(void) {
   if (tap_planned_ >= 0 && tap_n_ != tap_planned_)
     diag("planned %d tests but ran %d", tap_planned_, tap_n_);
   if (tap_planned_ >= 0 && tap_n_ != tap_planned_ && tap_fail_ == 0)

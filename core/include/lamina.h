@@ -118,12 +118,19 @@ uint32_t lam_rng_u32(lam_rng *r);
 double lam_rng_uniform(lam_rng *r);
 double lam_rng_normal(lam_rng *r);
 double lam_rng_exponential(lam_rng *r);
-/* Poisson with the given mean (>= 0; a negative or non-finite mean gives
- * -1). */
+/* Poisson with the given mean (>= 0; a negative, non-finite or larger
+ * than 2^62 mean gives -1). */
 int64_t lam_rng_poisson(lam_rng *r, double mean);
 /* Binomial(n, p), n >= 0, 0 <= p <= 1 (otherwise -1). */
 int64_t lam_rng_binomial(lam_rng *r, int64_t n, double p);
-/* Fill b (any dtype; integers get rounded draws) with draws. */
+/* Fills `out` (any dtype, any strides, walked in row-major order) with
+ * draws.  Integer buffers get continuous draws rounded to nearest.  Returns
+ * LAM_EINVAL for an unknown distribution, a bad parameter (uniform needs
+ * finite a <= b; normal sd >= 0; means >= 0; binomial n a whole number in
+ * [0, 2^53] and p in [0, 1]) or a NULL/read-only buffer, before drawing
+ * anything; LAM_ERANGE when a draw does not fit the dtype (the buffer is
+ * then filled up to that index).  The stream functions take a non-NULL
+ * stream; lam_rng_init(NULL, ...) does nothing. */
 enum {
   LAM_DIST_UNIFORM = 1,        /* a + (b - a) * U */
   LAM_DIST_NORMAL = 2,         /* mean a, sd b */

@@ -17,8 +17,6 @@
 
 #include "stim_int.h"
 
-static const char model[] = "stim.ou";
-
 const char stim__ou_doc[] =
     "Ornstein-Uhlenbeck noise dx = (mu - x)/tau dt + sigma dW, one "
     "independent process per channel, advanced with the exact update "
@@ -97,13 +95,13 @@ typedef struct {
 
 int stim__ou_create(lam_model_ctx *ctx, void **self) {
   int64_t n = stim__channels(ctx, P_CHANNELS);
-  if (!stim__port(ctx, model, PORT_X, "x", LAM_F64, n))
+  if (!stim__port(ctx, PORT_X, "x", LAM_F64, n))
     return LAM_EINVAL;
-  ou *p = stim__alloc(ctx, model, 1, sizeof *p);
+  ou *p = stim__alloc(ctx, 1, sizeof *p);
   if (!p)
     return LAM_ENOMEM;
   p->channels = n;
-  p->rng = stim__alloc(ctx, model, n, sizeof *p->rng);
+  p->rng = stim__alloc(ctx, n, sizeof *p->rng);
   if (!p->rng) {
     stim__api->free(p);
     return LAM_ENOMEM;
@@ -114,7 +112,7 @@ int stim__ou_create(lam_model_ctx *ctx, void **self) {
 
 int stim__ou_reset(void *self, lam_model_ctx *ctx) {
   ou *p = self;
-  double *x = stim__port(ctx, model, PORT_X, "x", LAM_F64, p->channels);
+  double *x = stim__port(ctx, PORT_X, "x", LAM_F64, p->channels);
   if (!x)
     return LAM_EINVAL;
   p->steps = 0;
@@ -140,7 +138,7 @@ int stim__ou_reset(void *self, lam_model_ctx *ctx) {
 int stim__ou_step(void *self, lam_model_ctx *ctx, int64_t n) {
   ou *p = self;
   const int64_t nc = p->channels;
-  double *x = stim__port(ctx, model, PORT_X, "x", LAM_F64, nc);
+  double *x = stim__port(ctx, PORT_X, "x", LAM_F64, nc);
   if (!x)
     return LAM_EINVAL;
   /* Coefficients from the current parameters (tau, sigma, mu are mutable;
@@ -149,9 +147,9 @@ int stim__ou_step(void *self, lam_model_ctx *ctx, int64_t n) {
   const double mu = ctx->params[P_MU];
   if (!(tau > 0.0) || !isfinite(tau) || !(sigma >= 0.0) || !isfinite(sigma)) {
     stim__api->set_error(ctx->host,
-                         "%s: need tau > 0 and sigma >= 0 (tau = %g ms, "
+                         "need tau > 0 and sigma >= 0 (tau = %g ms, "
                          "sigma = %g)",
-                         model, tau, sigma);
+                         tau, sigma);
     return LAM_ERANGE;
   }
   const double h = ctx->dt / tau;
@@ -182,11 +180,11 @@ static size_t payload_size(const ou *p) {
 int stim__ou_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   ou *p = self;
   const int64_t nc = p->channels;
-  const double *x = stim__port(ctx, model, PORT_X, "x", LAM_F64, nc);
+  const double *x = stim__port(ctx, PORT_X, "x", LAM_F64, nc);
   if (!x)
     return LAM_EINVAL;
   unsigned char *w =
-      stim__state_new(ctx, model, STIM_TAG_OU, nc, payload_size(p), out);
+      stim__state_new(ctx, STIM_TAG_OU, nc, payload_size(p), out);
   if (!w)
     return LAM_ENOMEM;
   memcpy(w, &p->steps, sizeof p->steps);
@@ -201,8 +199,8 @@ int stim__ou_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   ou *p = self;
   const int64_t nc = p->channels;
   const unsigned char *r =
-      stim__state_open(ctx, model, STIM_TAG_OU, nc, in, payload_size(p), NULL);
-  double *x = r ? stim__port(ctx, model, PORT_X, "x", LAM_F64, nc) : NULL;
+      stim__state_open(ctx, STIM_TAG_OU, nc, in, payload_size(p), NULL);
+  double *x = r ? stim__port(ctx, PORT_X, "x", LAM_F64, nc) : NULL;
   if (!x)
     return LAM_EINVAL;
   memcpy(&p->steps, r, sizeof p->steps);

@@ -14,8 +14,6 @@
 
 #include "stim_int.h"
 
-static const char model[] = "stim.play";
-
 const char stim__play_doc[] =
     "Plays a buffer into `value`, one row per step: step k (counted from the "
     "last load or reset) outputs row k.  Load the data with the method "
@@ -71,9 +69,9 @@ typedef struct {
 
 int stim__play_create(lam_model_ctx *ctx, void **self) {
   int64_t n = stim__channels(ctx, P_CHANNELS);
-  if (!stim__port(ctx, model, PORT_VALUE, "value", LAM_F64, n))
+  if (!stim__port(ctx, PORT_VALUE, "value", LAM_F64, n))
     return LAM_EINVAL;
-  play *p = stim__alloc(ctx, model, 1, sizeof *p);
+  play *p = stim__alloc(ctx, 1, sizeof *p);
   if (!p)
     return LAM_ENOMEM;
   p->channels = n;
@@ -101,7 +99,7 @@ static int64_t row_of(const play *p, const lam_model_ctx *ctx, int64_t k) {
 int stim__play_step(void *self, lam_model_ctx *ctx, int64_t n) {
   play *p = self;
   const int64_t nc = p->channels;
-  double *v = stim__port(ctx, model, PORT_VALUE, "value", LAM_F64, nc);
+  double *v = stim__port(ctx, PORT_VALUE, "value", LAM_F64, nc);
   if (!v)
     return LAM_EINVAL;
   if (n <= 0)
@@ -147,15 +145,14 @@ static int play_load(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   const int64_t nc = p->channels;
   if (n_in != 1 || !in || !in[0]) {
     stim__api->set_error(ctx->host,
-                         "%s load: expected one buffer [T, channels], got %d "
+                         "expected one buffer [T, channels], got %d "
                          "arguments",
-                         model, (int)n_in);
+                         (int)n_in);
     return LAM_EINVAL;
   }
   const lam_buf *b = in[0];
   if (b->dtype < LAM_F32 || b->dtype > LAM_U8 || (b->size > 0 && !b->data)) {
-    stim__api->set_error(ctx->host, "%s load: buffer has an invalid dtype",
-                         model);
+    stim__api->set_error(ctx->host, "buffer has an invalid dtype");
     return LAM_EINVAL;
   }
   int64_t rows, rstride, cstride;
@@ -175,19 +172,19 @@ static int play_load(void *self, lam_model_ctx *ctx, lam_buf *const *in,
       len += snprintf(got + len, sizeof got - (size_t)len, "%s%lld",
                       d ? ", " : "", (long long)b->shape[d]);
     stim__api->set_error(ctx->host,
-                         "%s load: buffer must have shape [T, %lld]%s "
+                         "buffer must have shape [T, %lld]%s "
                          "(channels = %lld), got [%s]",
-                         model, (long long)nc, nc == 1 ? " or [T]" : "",
-                         (long long)nc, got);
+                         (long long)nc, nc == 1 ? " or [T]" : "", (long long)nc,
+                         got);
     return LAM_EINVAL;
   }
   if (rows < 1) {
-    stim__api->set_error(ctx->host, "%s load: buffer has no rows", model);
+    stim__api->set_error(ctx->host, "buffer has no rows");
     return LAM_EINVAL;
   }
   /* Check everything before replacing the current data, so a failed load
    * leaves the instance as it was. */
-  double *d = stim__alloc(ctx, model, rows, (size_t)nc * sizeof *d);
+  double *d = stim__alloc(ctx, rows, (size_t)nc * sizeof *d);
   if (!d)
     return LAM_ENOMEM;
   for (int64_t r = 0; r < rows; r++) {
@@ -196,9 +193,9 @@ static int play_load(void *self, lam_model_ctx *ctx, lam_buf *const *in,
       if (!isfinite(x)) {
         stim__api->free(d);
         stim__api->set_error(ctx->host,
-                             "%s load: row %lld, channel %lld is %g (values "
+                             "row %lld, channel %lld is %g (values "
                              "must be finite)",
-                             model, (long long)r, (long long)c, x);
+                             (long long)r, (long long)c, x);
         return LAM_EINVAL;
       }
       d[r * nc + c] = x;
@@ -215,15 +212,13 @@ static int play_position(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                          int32_t n_in, lam_buf **out) {
   play *p = self;
   if (n_in != 0) {
-    stim__api->set_error(ctx->host,
-                         "%s position: takes no arguments, got %d", model,
-                         (int)n_in);
+    stim__api->set_error(ctx->host, "takes no arguments, got %d", (int)n_in);
     return LAM_EINVAL;
   }
   int64_t shape[1] = {1};
   lam_buf *b = stim__api->buf_new(LAM_I64, 1, shape);
   if (!b) {
-    stim__api->set_error(ctx->host, "%s position: out of memory", model);
+    stim__api->set_error(ctx->host, "out of memory");
     return LAM_ENOMEM;
   }
   int64_t next = p->steps;
@@ -253,7 +248,7 @@ const lam_method_def stim__play_methods[] = {
 int stim__play_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   play *p = self;
   size_t data = (size_t)p->rows * (size_t)p->channels * sizeof(double);
-  unsigned char *w = stim__state_new(ctx, model, STIM_TAG_PLAY, p->channels,
+  unsigned char *w = stim__state_new(ctx, STIM_TAG_PLAY, p->channels,
                                      2 * sizeof(int64_t) + data, out);
   if (!w)
     return LAM_ENOMEM;
@@ -267,8 +262,8 @@ int stim__play_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
 int stim__play_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   play *p = self;
   size_t len = 0;
-  const unsigned char *r = stim__state_open(ctx, model, STIM_TAG_PLAY,
-                                            p->channels, in, 0, &len);
+  const unsigned char *r =
+      stim__state_open(ctx, STIM_TAG_PLAY, p->channels, in, 0, &len);
   if (!r)
     return LAM_EINVAL;
   int64_t steps, rows;
@@ -283,7 +278,7 @@ int stim__play_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
     goto bad;
   double *d = NULL;
   if (rows > 0) {
-    d = stim__alloc(ctx, model, rows, (size_t)p->channels * sizeof *d);
+    d = stim__alloc(ctx, rows, (size_t)p->channels * sizeof *d);
     if (!d)
       return LAM_ENOMEM;
     memcpy(d, r + 2 * sizeof(int64_t), len - 2 * sizeof(int64_t));
@@ -294,7 +289,6 @@ int stim__play_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   p->steps = steps;
   return LAM_OK;
 bad:
-  stim__api->set_error(ctx->host, "%s: corrupt state (sizes do not match)",
-                       model);
+  stim__api->set_error(ctx->host, "corrupt state (sizes do not match)");
   return LAM_EINVAL;
 }

@@ -13,8 +13,6 @@
 
 #include "stim_int.h"
 
-static const char model[] = "stim.poisson";
-
 const char stim__poisson_doc[] =
     "Independent Poisson spike trains.  At each step channel c emits "
     "Poisson(rate[c] * dt / 1000) spikes (dt in ms, rate in Hz), drawn from a "
@@ -72,10 +70,10 @@ const lam_port_def stim__poisson_ports[] = {
 
 typedef struct {
   int64_t channels;
-  int64_t steps;    /* steps taken since create/reset */
-  lam_rng *rng;     /* one stream per channel */
-  void *rate_own;   /* the rate port's own storage, to tell if a link
-                       re-pointed it */
+  int64_t steps;  /* steps taken since create/reset */
+  lam_rng *rng;   /* one stream per channel */
+  void *rate_own; /* the rate port's own storage, to tell if a link
+                     re-pointed it */
 } poisson;
 
 /* Fills the rate port with the parameter, unless a link made the port an
@@ -92,15 +90,15 @@ static void fill_rate(poisson *p, lam_model_ctx *ctx) {
 
 int stim__poisson_create(lam_model_ctx *ctx, void **self) {
   int64_t n = stim__channels(ctx, P_CHANNELS);
-  if (!stim__port(ctx, model, PORT_RATE, "rate", LAM_F64, n) ||
-      !stim__port(ctx, model, PORT_SPIKES, "spikes", LAM_I32, n) ||
-      !stim__port(ctx, model, PORT_COUNT, "count", LAM_I64, n))
+  if (!stim__port(ctx, PORT_RATE, "rate", LAM_F64, n) ||
+      !stim__port(ctx, PORT_SPIKES, "spikes", LAM_I32, n) ||
+      !stim__port(ctx, PORT_COUNT, "count", LAM_I64, n))
     return LAM_EINVAL;
-  poisson *p = stim__alloc(ctx, model, 1, sizeof *p);
+  poisson *p = stim__alloc(ctx, 1, sizeof *p);
   if (!p)
     return LAM_ENOMEM;
   p->channels = n;
-  p->rng = stim__alloc(ctx, model, n, sizeof *p->rng);
+  p->rng = stim__alloc(ctx, n, sizeof *p->rng);
   if (!p->rng) {
     stim__api->free(p);
     return LAM_ENOMEM;
@@ -115,10 +113,8 @@ int stim__poisson_reset(void *self, lam_model_ctx *ctx) {
   p->steps = 0;
   stim__rng_seed(ctx, p->rng, p->channels, LAM_RNG_SPIKES);
   fill_rate(p, ctx);
-  int32_t *spk = stim__port(ctx, model, PORT_SPIKES, "spikes", LAM_I32,
-                            p->channels);
-  int64_t *cnt = stim__port(ctx, model, PORT_COUNT, "count", LAM_I64,
-                            p->channels);
+  int32_t *spk = stim__port(ctx, PORT_SPIKES, "spikes", LAM_I32, p->channels);
+  int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, p->channels);
   if (!spk || !cnt)
     return LAM_EINVAL;
   memset(spk, 0, (size_t)p->channels * sizeof *spk);
@@ -129,9 +125,9 @@ int stim__poisson_reset(void *self, lam_model_ctx *ctx) {
 int stim__poisson_step(void *self, lam_model_ctx *ctx, int64_t n) {
   poisson *p = self;
   const int64_t nc = p->channels;
-  const double *rate = stim__port(ctx, model, PORT_RATE, "rate", LAM_F64, nc);
-  int32_t *spk = stim__port(ctx, model, PORT_SPIKES, "spikes", LAM_I32, nc);
-  int64_t *cnt = stim__port(ctx, model, PORT_COUNT, "count", LAM_I64, nc);
+  const double *rate = stim__port(ctx, PORT_RATE, "rate", LAM_F64, nc);
+  int32_t *spk = stim__port(ctx, PORT_SPIKES, "spikes", LAM_I32, nc);
+  int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, nc);
   if (!rate || !spk || !cnt)
     return LAM_EINVAL;
   const double scale = ctx->dt / 1000.0; /* ms -> s */
@@ -141,9 +137,9 @@ int stim__poisson_step(void *self, lam_model_ctx *ctx, int64_t n) {
       double r = rate[c];
       if (!(r >= 0.0) || !isfinite(r)) {
         stim__api->set_error(ctx->host,
-                             "%s: rate of channel %lld is %g Hz (must be "
+                             "rate of channel %lld is %g Hz (must be "
                              "finite and >= 0)",
-                             model, (long long)c, r);
+                             (long long)c, r);
         return LAM_ERANGE;
       }
       int64_t k = 0;
@@ -151,10 +147,10 @@ int stim__poisson_step(void *self, lam_model_ctx *ctx, int64_t n) {
         k = poisson_draw(&p->rng[c], r * scale);
         if (k < 0 || k > INT32_MAX) {
           stim__api->set_error(ctx->host,
-                               "%s: channel %lld drew %lld spikes in one step "
+                               "channel %lld drew %lld spikes in one step "
                                "(rate %g Hz, dt %g ms): too many for the i32 "
                                "spikes port",
-                               model, (long long)c, (long long)k, r, ctx->dt);
+                               (long long)c, (long long)k, r, ctx->dt);
           return LAM_ERANGE;
         }
       }
@@ -178,20 +174,19 @@ void stim__poisson_destroy(void *self, lam_model_ctx *ctx) {
  * rates too, because a set may have changed them since create). */
 static size_t payload_size(const poisson *p) {
   return sizeof(int64_t) +
-         (size_t)p->channels * (sizeof(lam_rng) + sizeof(int64_t) +
-                                sizeof(double));
+         (size_t)p->channels *
+             (sizeof(lam_rng) + sizeof(int64_t) + sizeof(double));
 }
 
 int stim__poisson_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   poisson *p = self;
   const int64_t nc = p->channels;
-  const double *rate = stim__port(ctx, model, PORT_RATE, "rate", LAM_F64, nc);
-  const int64_t *cnt = stim__port(ctx, model, PORT_COUNT, "count", LAM_I64,
-                                  nc);
+  const double *rate = stim__port(ctx, PORT_RATE, "rate", LAM_F64, nc);
+  const int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, nc);
   if (!rate || !cnt)
     return LAM_EINVAL;
-  unsigned char *w = stim__state_new(ctx, model, STIM_TAG_POISSON, nc,
-                                     payload_size(p), out);
+  unsigned char *w =
+      stim__state_new(ctx, STIM_TAG_POISSON, nc, payload_size(p), out);
   if (!w)
     return LAM_ENOMEM;
   memcpy(w, &p->steps, sizeof p->steps);
@@ -207,11 +202,11 @@ int stim__poisson_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
 int stim__poisson_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   poisson *p = self;
   const int64_t nc = p->channels;
-  const unsigned char *r = stim__state_open(ctx, model, STIM_TAG_POISSON, nc,
-                                            in, payload_size(p), NULL);
+  const unsigned char *r =
+      stim__state_open(ctx, STIM_TAG_POISSON, nc, in, payload_size(p), NULL);
   if (!r)
     return LAM_EINVAL;
-  int64_t *cnt = stim__port(ctx, model, PORT_COUNT, "count", LAM_I64, nc);
+  int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, nc);
   if (!cnt)
     return LAM_EINVAL;
   memcpy(&p->steps, r, sizeof p->steps);

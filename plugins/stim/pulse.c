@@ -18,8 +18,6 @@
 
 #include "stim_int.h"
 
-static const char model[] = "stim.pulse";
-
 const char stim__pulse_doc[] =
     "Steps and rectangular pulse trains, the same on every channel.  The "
     "value of step k describes [k dt, (k+1) dt): it is baseline + amplitude "
@@ -126,15 +124,15 @@ static int to_steps(lam_model_ctx *ctx, const char *name, double ms,
   const double k = nearbyint(q);
   if (!isfinite(q) || k > 9007199254740992.0) {
     stim__api->set_error(ctx->host,
-                         "%s: %s = %g ms is too many steps of dt = %g ms",
-                         model, name, ms, ctx->dt);
+                         "%s = %g ms is too many steps of dt = %g ms", name, ms,
+                         ctx->dt);
     return LAM_ERANGE;
   }
   if (fabs(q - k) > 1e-9 * fmax(1.0, k)) {
     stim__api->set_error(ctx->host,
-                         "%s: %s = %g ms is not a whole number of steps of "
+                         "%s = %g ms is not a whole number of steps of "
                          "dt = %g ms (%.6g steps)",
-                         model, name, ms, ctx->dt, q);
+                         name, ms, ctx->dt, q);
     return LAM_EINVAL;
   }
   *out = (int64_t)k;
@@ -143,22 +141,21 @@ static int to_steps(lam_model_ctx *ctx, const char *name, double ms,
 
 int stim__pulse_create(lam_model_ctx *ctx, void **self) {
   int64_t n = stim__channels(ctx, P_CHANNELS);
-  if (!stim__port(ctx, model, PORT_VALUE, "value", LAM_F64, n))
+  if (!stim__port(ctx, PORT_VALUE, "value", LAM_F64, n))
     return LAM_EINVAL;
   const double *par = ctx->params;
   pulse q = {.channels = n, .count = (int64_t)par[P_COUNT]};
   int rc;
   if ((rc = to_steps(ctx, "onset", par[P_ONSET], &q.onset)) != LAM_OK ||
-      (rc = to_steps(ctx, "interval", par[P_INTERVAL], &q.interval)) !=
-          LAM_OK)
+      (rc = to_steps(ctx, "interval", par[P_INTERVAL], &q.interval)) != LAM_OK)
     return rc;
   if (par[P_WIDTH] >= STIM_BIG) {
     q.width = -1;
     if (q.interval > 0) {
       stim__api->set_error(ctx->host,
-                           "%s: an endless pulse (width = %g ms) cannot "
+                           "an endless pulse (width = %g ms) cannot "
                            "repeat: set interval = 0 or a finite width",
-                           model, par[P_WIDTH]);
+                           par[P_WIDTH]);
       return LAM_EINVAL;
     }
   } else {
@@ -166,20 +163,20 @@ int stim__pulse_create(lam_model_ctx *ctx, void **self) {
       return rc;
     if (q.width < 1) {
       stim__api->set_error(ctx->host,
-                           "%s: width = %g ms is shorter than one step "
+                           "width = %g ms is shorter than one step "
                            "(dt = %g ms)",
-                           model, par[P_WIDTH], ctx->dt);
+                           par[P_WIDTH], ctx->dt);
       return LAM_EINVAL;
     }
     if (q.interval > 0 && q.interval < q.width) {
       stim__api->set_error(ctx->host,
-                           "%s: interval = %g ms is shorter than width = %g "
+                           "interval = %g ms is shorter than width = %g "
                            "ms (pulses would overlap)",
-                           model, par[P_INTERVAL], par[P_WIDTH]);
+                           par[P_INTERVAL], par[P_WIDTH]);
       return LAM_EINVAL;
     }
   }
-  pulse *p = stim__alloc(ctx, model, 1, sizeof *p);
+  pulse *p = stim__alloc(ctx, 1, sizeof *p);
   if (!p)
     return LAM_ENOMEM;
   *p = q;
@@ -208,7 +205,7 @@ static int is_on(const pulse *p, int64_t k) {
 int stim__pulse_step(void *self, lam_model_ctx *ctx, int64_t n) {
   pulse *p = self;
   const int64_t nc = p->channels;
-  double *v = stim__port(ctx, model, PORT_VALUE, "value", LAM_F64, nc);
+  double *v = stim__port(ctx, PORT_VALUE, "value", LAM_F64, nc);
   if (!v)
     return LAM_EINVAL;
   if (n <= 0)
@@ -229,8 +226,8 @@ void stim__pulse_destroy(void *self, lam_model_ctx *ctx) {
 
 int stim__pulse_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   pulse *p = self;
-  unsigned char *w = stim__state_new(ctx, model, STIM_TAG_PULSE, p->channels,
-                                     sizeof p->steps, out);
+  unsigned char *w =
+      stim__state_new(ctx, STIM_TAG_PULSE, p->channels, sizeof p->steps, out);
   if (!w)
     return LAM_ENOMEM;
   memcpy(w, &p->steps, sizeof p->steps);
@@ -239,8 +236,8 @@ int stim__pulse_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
 
 int stim__pulse_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   pulse *p = self;
-  const unsigned char *r = stim__state_open(
-      ctx, model, STIM_TAG_PULSE, p->channels, in, sizeof p->steps, NULL);
+  const unsigned char *r = stim__state_open(ctx, STIM_TAG_PULSE, p->channels,
+                                            in, sizeof p->steps, NULL);
   if (!r)
     return LAM_EINVAL;
   memcpy(&p->steps, r, sizeof p->steps);

@@ -10,8 +10,6 @@
 
 #include "stim_int.h"
 
-static const char model[] = "stim.sine";
-
 const char stim__sine_doc[] =
     "Sinusoids: value[c] = offset + amplitude sin(2 pi freq t / 1000 + phase "
     "+ c phase_step) with t = k dt in ms at the model's step k (k = 0 at the "
@@ -90,9 +88,9 @@ typedef struct {
 
 int stim__sine_create(lam_model_ctx *ctx, void **self) {
   int64_t n = stim__channels(ctx, P_CHANNELS);
-  if (!stim__port(ctx, model, PORT_VALUE, "value", LAM_F64, n))
+  if (!stim__port(ctx, PORT_VALUE, "value", LAM_F64, n))
     return LAM_EINVAL;
-  sine *p = stim__alloc(ctx, model, 1, sizeof *p);
+  sine *p = stim__alloc(ctx, 1, sizeof *p);
   if (!p)
     return LAM_ENOMEM;
   p->channels = n;
@@ -109,7 +107,7 @@ int stim__sine_reset(void *self, lam_model_ctx *ctx) {
 int stim__sine_step(void *self, lam_model_ctx *ctx, int64_t n) {
   sine *p = self;
   const int64_t nc = p->channels;
-  double *v = stim__port(ctx, model, PORT_VALUE, "value", LAM_F64, nc);
+  double *v = stim__port(ctx, PORT_VALUE, "value", LAM_F64, nc);
   if (!v)
     return LAM_EINVAL;
   if (n <= 0)
@@ -134,8 +132,8 @@ void stim__sine_destroy(void *self, lam_model_ctx *ctx) {
 
 int stim__sine_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   sine *p = self;
-  unsigned char *w = stim__state_new(ctx, model, STIM_TAG_SINE, p->channels,
-                                     sizeof p->steps, out);
+  unsigned char *w =
+      stim__state_new(ctx, STIM_TAG_SINE, p->channels, sizeof p->steps, out);
   if (!w)
     return LAM_ENOMEM;
   memcpy(w, &p->steps, sizeof p->steps);
@@ -144,8 +142,8 @@ int stim__sine_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
 
 int stim__sine_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   sine *p = self;
-  const unsigned char *r = stim__state_open(
-      ctx, model, STIM_TAG_SINE, p->channels, in, sizeof p->steps, NULL);
+  const unsigned char *r = stim__state_open(ctx, STIM_TAG_SINE, p->channels, in,
+                                            sizeof p->steps, NULL);
   if (!r)
     return LAM_EINVAL;
   memcpy(&p->steps, r, sizeof p->steps);

@@ -26,20 +26,19 @@ int64_t stim__channels(const lam_model_ctx *ctx, int index) {
   return (int64_t)ctx->params[index];
 }
 
-void *stim__port(lam_model_ctx *ctx, const char *model, int index,
-                 const char *port, int32_t dtype, int64_t n) {
+void *stim__port(lam_model_ctx *ctx, int index, const char *port, int32_t dtype,
+                 int64_t n) {
   lam_buf *b = ctx->ports[index];
   if (!b || !b->data) {
-    stim__api->set_error(ctx->host, "%s: port '%s' has no buffer", model,
-                         port);
+    stim__api->set_error(ctx->host, "port '%s' has no buffer", port);
     return NULL;
   }
   if (b->dtype != dtype || b->size != n) {
     stim__api->set_error(ctx->host,
-                         "%s: port '%s' must hold %lld elements of dtype %d, "
+                         "port '%s' must hold %lld elements of dtype %d, "
                          "it holds %lld of dtype %d",
-                         model, port, (long long)n, (int)dtype,
-                         (long long)b->size, (int)b->dtype);
+                         port, (long long)n, (int)dtype, (long long)b->size,
+                         (int)b->dtype);
     return NULL;
   }
   /* The models walk ports as flat arrays: the innermost stride must be 1
@@ -48,9 +47,9 @@ void *stim__port(lam_model_ctx *ctx, const char *model, int index,
   for (int32_t d = b->ndim - 1; d >= 0; d--) {
     if (b->shape[d] > 1 && b->strides[d] != expect) {
       stim__api->set_error(ctx->host,
-                           "%s: port '%s' is not contiguous (a view with "
+                           "port '%s' is not contiguous (a view with "
                            "strides cannot drive it)",
-                           model, port);
+                           port);
       return NULL;
     }
     expect *= b->shape[d];
@@ -58,19 +57,18 @@ void *stim__port(lam_model_ctx *ctx, const char *model, int index,
   return b->data;
 }
 
-void *stim__alloc(lam_model_ctx *ctx, const char *model, int64_t n,
-                  size_t size) {
+void *stim__alloc(lam_model_ctx *ctx, int64_t n, size_t size) {
   if (n < 1)
     n = 1;
   if ((uint64_t)n > SIZE_MAX / size) {
-    stim__api->set_error(ctx->host, "%s: %lld elements of %zu bytes overflow",
-                         model, (long long)n, size);
+    stim__api->set_error(ctx->host, "%lld elements of %zu bytes overflow",
+                         (long long)n, size);
     return NULL;
   }
   void *p = stim__api->alloc((size_t)n * size);
   if (!p)
-    stim__api->set_error(ctx->host, "%s: out of memory (%lld x %zu bytes)",
-                         model, (long long)n, size);
+    stim__api->set_error(ctx->host, "out of memory (%lld x %zu bytes)",
+                         (long long)n, size);
   return p;
 }
 
@@ -83,18 +81,24 @@ void stim__rng_seed(const lam_model_ctx *ctx, lam_rng *rng, int64_t n,
 
 /* The checkpoint header.  Fixed-width fields only; written with memcpy. */
 typedef struct {
-  char magic[8];     /* "lamstim\0" */
-  uint32_t version;  /* STATE_VERSION */
-  uint32_t tag;      /* STIM_TAG_* */
+  char magic[8];    /* "lamstim\0" */
+  uint32_t version; /* STATE_VERSION */
+  uint32_t tag;     /* STIM_TAG_* */
   int64_t channels;
-  uint64_t payload;  /* bytes after the header */
+  uint64_t payload; /* bytes after the header */
 } state_header;
 
 enum { STATE_VERSION = 1 };
 static const char state_magic[8] = "lamstim";
 
-unsigned char *stim__state_new(lam_model_ctx *ctx, const char *model,
-                               uint32_t tag, int64_t channels, size_t payload,
+static const char *tag_name(uint32_t tag) {
+  static const char *const names[] = {"?",         "stim.poisson", "stim.ou",
+                                      "stim.sine", "stim.pulse",   "stim.play"};
+  return tag < sizeof names / sizeof *names ? names[tag] : "?";
+}
+
+unsigned char *stim__state_new(lam_model_ctx *ctx, uint32_t tag,
+                               int64_t channels, size_t payload,
                                lam_buf **out) {
   state_header h;
   memset(&h, 0, sizeof h);
@@ -104,7 +108,7 @@ unsigned char *stim__state_new(lam_model_ctx *ctx, const char *model,
   h.channels = channels;
   h.payload = payload;
   if (payload > (size_t)INT64_MAX - sizeof h) {
-    stim__api->set_error(ctx->host, "%s: state too large", model);
+    stim__api->set_error(ctx->host, "state too large");
     return NULL;
   }
   int64_t shape[1] = {(int64_t)(sizeof h + payload)};
@@ -112,8 +116,8 @@ unsigned char *stim__state_new(lam_model_ctx *ctx, const char *model,
   if (!b || !b->data) {
     if (b)
       stim__api->buf_free(b);
-    stim__api->set_error(ctx->host, "%s: out of memory for a %lld-byte state",
-                         model, (long long)shape[0]);
+    stim__api->set_error(ctx->host, "out of memory for a %lld-byte state",
+                         (long long)shape[0]);
     return NULL;
   }
   memcpy(b->data, &h, sizeof h);
@@ -121,21 +125,19 @@ unsigned char *stim__state_new(lam_model_ctx *ctx, const char *model,
   return (unsigned char *)b->data + sizeof h;
 }
 
-const unsigned char *stim__state_open(lam_model_ctx *ctx, const char *model,
-                                      uint32_t tag, int64_t channels,
-                                      const lam_buf *in, size_t payload,
-                                      size_t *len) {
+const unsigned char *stim__state_open(lam_model_ctx *ctx, uint32_t tag,
+                                      int64_t channels, const lam_buf *in,
+                                      size_t payload, size_t *len) {
   state_header h;
   if (!in || !in->data || in->dtype != LAM_U8 || in->ndim != 1 ||
       (in->size > 1 && in->strides[0] != 1)) {
     stim__api->set_error(ctx->host,
-                         "%s: a state must be a contiguous 1-d u8 buffer made "
-                         "by save_state",
-                         model);
+                         "a state must be a contiguous 1-d u8 buffer made "
+                         "by save_state");
     return NULL;
   }
   if ((size_t)in->size < sizeof h) {
-    stim__api->set_error(ctx->host, "%s: state too short (%lld bytes)", model,
+    stim__api->set_error(ctx->host, "state too short (%lld bytes)",
                          (long long)in->size);
     return NULL;
   }
@@ -143,28 +145,26 @@ const unsigned char *stim__state_open(lam_model_ctx *ctx, const char *model,
   if (memcmp(h.magic, state_magic, sizeof h.magic) != 0 ||
       h.version != STATE_VERSION) {
     stim__api->set_error(ctx->host,
-                         "%s: not a stim state buffer (or an unknown format "
-                         "version)",
-                         model);
+                         "not a stim state buffer (or an unknown format "
+                         "version)");
     return NULL;
   }
   if (h.tag != tag) {
     stim__api->set_error(ctx->host,
-                         "%s: state was saved by a different stim model "
-                         "(tag %u, expected %u)",
-                         model, (unsigned)h.tag, (unsigned)tag);
+                         "state was saved by a different stim model "
+                         "(%s, this is %s)",
+                         tag_name(h.tag), tag_name(tag));
     return NULL;
   }
   if (h.channels != channels) {
     stim__api->set_error(ctx->host,
-                         "%s: state has %lld channels, this instance has %lld",
-                         model, (long long)h.channels, (long long)channels);
+                         "state has %lld channels, this instance has %lld",
+                         (long long)h.channels, (long long)channels);
     return NULL;
   }
   if (h.payload != (uint64_t)in->size - sizeof h ||
       (payload && h.payload != payload)) {
-    stim__api->set_error(ctx->host,
-                         "%s: state payload is %llu bytes, expected %zu", model,
+    stim__api->set_error(ctx->host, "state payload is %llu bytes, expected %zu",
                          (unsigned long long)((uint64_t)in->size - sizeof h),
                          payload);
     return NULL;
@@ -178,14 +178,13 @@ const unsigned char *stim__state_open(lam_model_ctx *ctx, const char *model,
 /* Descriptor                                                         */
 /* ---------------------------------------------------------------- */
 
-#define STIM_MODEL(m, nm, meth, fl)                                          \
-  {                                                                          \
-    .name = nm, .doc = stim__##m##_doc, .params = stim__##m##_params,        \
-    .ports = stim__##m##_ports, .methods = meth,                             \
-    .create = stim__##m##_create, .reset = stim__##m##_reset,                \
-    .step = stim__##m##_step, .destroy = stim__##m##_destroy,                \
-    .save_state = stim__##m##_save, .load_state = stim__##m##_load,          \
-    .flags = fl                                                              \
+#define STIM_MODEL(m, nm, meth, fl)                                            \
+  {                                                                            \
+    .name = nm, .doc = stim__##m##_doc, .params = stim__##m##_params,          \
+    .ports = stim__##m##_ports, .methods = meth, .create = stim__##m##_create, \
+    .reset = stim__##m##_reset, .step = stim__##m##_step,                      \
+    .destroy = stim__##m##_destroy, .save_state = stim__##m##_save,            \
+    .load_state = stim__##m##_load, .flags = fl                                \
   }
 
 static const lam_model_def models[] = {
@@ -220,7 +219,7 @@ static const lam_plugin_desc desc = {
 };
 
 /* The last api function the plugin uses; the table must reach past it. */
-#define STIM_API_NEEDED                                                     \
+#define STIM_API_NEEDED                                                        \
   (offsetof(lam_host_api, buf_free) + sizeof(((lam_host_api *)0)->buf_free))
 
 LAM_PLUGIN_EXPORT const lam_plugin_desc *

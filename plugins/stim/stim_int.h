@@ -15,7 +15,10 @@
  * message and random draw of the plugin goes through it. */
 extern const lam_host_api *stim__api;
 
-/* Common bounds.  Channel counts are bounded so that per-channel state
+/* Error messages do not repeat the model's name: the host prefixes the
+ * model and instance ("stim.poisson 'p': step failed: ...").
+ *
+ * Common bounds.  Channel counts are bounded so that per-channel state
  * (one lam_rng of 56 bytes per channel for the stochastic models) stays a
  * deliberate choice; 1e12 bounds real values far inside double range. */
 #define STIM_MAX_CHANNELS 1e7
@@ -26,17 +29,15 @@ extern const lam_host_api *stim__api;
 int64_t stim__channels(const lam_model_ctx *ctx, int index);
 
 /* Checks that port `index` exists, has `dtype` and `n` contiguous elements.
- * On failure sets an error naming `model` and `port` and returns NULL;
+ * On failure sets an error naming `port` and returns NULL;
  * otherwise returns the data pointer.  Called at every step() so that a
  * link that re-pointed the port is honoured. */
-void *stim__port(lam_model_ctx *ctx, const char *model, int index,
-                 const char *port, int32_t dtype, int64_t n);
+void *stim__port(lam_model_ctx *ctx, int index, const char *port, int32_t dtype,
+                 int64_t n);
 
 /* Allocates (zeroed) n elements of `size` bytes through the host, with an
- * overflow check; sets an error naming `model` and returns NULL on
- * failure. */
-void *stim__alloc(lam_model_ctx *ctx, const char *model, int64_t n,
-                  size_t size);
+ * overflow check; sets an error and returns NULL on failure. */
+void *stim__alloc(lam_model_ctx *ctx, int64_t n, size_t size);
 
 /* Initialises rng[c] for c in [0, n) as the stream (seed, instance,
  * purpose, c): one stream per channel keyed by its index, so that a
@@ -59,25 +60,23 @@ enum {
   STIM_TAG_PULSE = 4,
   STIM_TAG_PLAY = 5
 };
-unsigned char *stim__state_new(lam_model_ctx *ctx, const char *model,
-                               uint32_t tag, int64_t channels, size_t payload,
-                               lam_buf **out);
-const unsigned char *stim__state_open(lam_model_ctx *ctx, const char *model,
-                                      uint32_t tag, int64_t channels,
-                                      const lam_buf *in, size_t payload,
-                                      size_t *len);
+unsigned char *stim__state_new(lam_model_ctx *ctx, uint32_t tag,
+                               int64_t channels, size_t payload, lam_buf **out);
+const unsigned char *stim__state_open(lam_model_ctx *ctx, uint32_t tag,
+                                      int64_t channels, const lam_buf *in,
+                                      size_t payload, size_t *len);
 
 /* The models.  Each file provides its schemas, its documentation and its
  * lifecycle; stim.c assembles the lam_model_def array. */
-#define STIM_DECLARE_MODEL(m)                                               \
-  extern const char stim__##m##_doc[];                                      \
-  extern const lam_param_def stim__##m##_params[];                          \
-  extern const lam_port_def stim__##m##_ports[];                            \
-  int stim__##m##_create(lam_model_ctx *ctx, void **self);                  \
-  int stim__##m##_reset(void *self, lam_model_ctx *ctx);                    \
-  int stim__##m##_step(void *self, lam_model_ctx *ctx, int64_t n);          \
-  void stim__##m##_destroy(void *self, lam_model_ctx *ctx);                 \
-  int stim__##m##_save(void *self, lam_model_ctx *ctx, lam_buf **out);      \
+#define STIM_DECLARE_MODEL(m)                                                  \
+  extern const char stim__##m##_doc[];                                         \
+  extern const lam_param_def stim__##m##_params[];                             \
+  extern const lam_port_def stim__##m##_ports[];                               \
+  int stim__##m##_create(lam_model_ctx *ctx, void **self);                     \
+  int stim__##m##_reset(void *self, lam_model_ctx *ctx);                       \
+  int stim__##m##_step(void *self, lam_model_ctx *ctx, int64_t n);             \
+  void stim__##m##_destroy(void *self, lam_model_ctx *ctx);                    \
+  int stim__##m##_save(void *self, lam_model_ctx *ctx, lam_buf **out);         \
   int stim__##m##_load(void *self, lam_model_ctx *ctx, const lam_buf *in)
 
 STIM_DECLARE_MODEL(poisson);
