@@ -129,7 +129,6 @@ function Buf:strides()
   return s
 end
 function Buf:is_contiguous() return C.lam_buf_is_contiguous(self._b) == 1 end
-function Buf:__len() return self._b.ndim > 0 and tonumber(self._b.shape[0]) or 1 end
 
 -- Flat row-major offset of 1-based indices, with bounds checks.
 local function offset(b, ...)
@@ -230,7 +229,7 @@ function Buf:add(x, alpha)
   if type(x) == "number" then
     core.check(C.lam_buf_affine(self._b, 1, x), "add")
   else
-    core.check(C.lam_buf_axpy(self._b, alpha or 1, M.coerce(x)), "add")
+    core.check(C.lam_buf_axpy(self._b, alpha or 1, (M.coerce(x))), "add")
   end
   return self
 end
@@ -240,7 +239,7 @@ function Buf:fill(v)
 end
 -- In place: copy values from another buffer/table of the same size.
 function Buf:assign(x)
-  core.check(C.lam_buf_assign(self._b, M.coerce(x, self:dtype())), "assign")
+  core.check(C.lam_buf_assign(self._b, (M.coerce(x, self:dtype()))), "assign")
   return self
 end
 

@@ -222,13 +222,14 @@ function Sim:run_ticks(n)
   local stop = cur + n
   C.lam_sim_progress(s, stop)
   local q = self._events
-  while true do
+  -- Events of tick `stop` belong to the next run: they run just before
+  -- that tick is executed.
+  while cur < stop do
     while q[1] and q[1].tick == cur do
       local ev = table.remove(q, 1)
       if ev.every then push_event(self, ev.tick + ev.every, ev.fn, ev.every) end
       ev.fn(self)
     end
-    if cur >= stop then break end
     local nxt = q[1] and math.min(q[1].tick, stop) or stop
     local rc = C.lam_sim_run(s, nxt - cur)
     if rc ~= 0 then

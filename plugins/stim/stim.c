@@ -26,6 +26,11 @@ int64_t stim__channels(const lam_model_ctx *ctx, int index) {
   return (int64_t)ctx->params[index];
 }
 
+static const char *dtype_name(int32_t t) {
+  static const char *const names[] = {"?", "f32", "f64", "i32", "i64", "u8"};
+  return t >= 0 && t <= LAM_U8 ? names[t] : "?";
+}
+
 void *stim__port(lam_model_ctx *ctx, int index, const char *port, int32_t dtype,
                  int64_t n) {
   lam_buf *b = ctx->ports[index];
@@ -35,10 +40,10 @@ void *stim__port(lam_model_ctx *ctx, int index, const char *port, int32_t dtype,
   }
   if (b->dtype != dtype || b->size != n) {
     stim__api->set_error(ctx->host,
-                         "port '%s' must hold %lld elements of dtype %d, "
-                         "it holds %lld of dtype %d",
-                         port, (long long)n, (int)dtype, (long long)b->size,
-                         (int)b->dtype);
+                         "port '%s' must hold %lld %s elements, it holds "
+                         "%lld %s elements",
+                         port, (long long)n, dtype_name(dtype),
+                         (long long)b->size, dtype_name(b->dtype));
     return NULL;
   }
   /* The models walk ports as flat arrays: the innermost stride must be 1

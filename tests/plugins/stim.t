@@ -33,6 +33,17 @@ local function ok(cond, name, why)
   return cond
 end
 
+-- A check that may fail because of a known problem outside the plugin:
+-- reported as TODO (prove counts it as passing and says when it starts to
+-- pass) only while `known` is true.
+local function ok_todo(cond, name, why, known, reason)
+  if cond or not known then return ok(cond, name, why) end
+  tap.n = tap.n + 1
+  io.write("not ok ", tap.n, " - ", name, " # TODO ", reason, "\n")
+  if why then diag(why) end
+  return false
+end
+
 local function skip(name, reason)
   tap.n = tap.n + 1
   io.write("ok ", tap.n, " - ", name, " # SKIP ", reason, "\n")
@@ -109,10 +120,10 @@ end
 -- ---------------------------------------------------------------------
 -- The descriptor (through the core's registry, if the FFI core is there)
 -- ---------------------------------------------------------------------
-section("descriptor", 4, function()
+section("descriptor", 6, function()
   local okc, core = pcall(require, "lamina.core")
   if not okc or not core.C then
-    for i = 1, 4 do skip("descriptor check " .. i, "lamina.core not available") end
+    for i = 1, 6 do skip("descriptor check " .. i, "lamina.core not available") end
     return
   end
   local C, ffi = core.C, core.ffi
@@ -154,6 +165,26 @@ section("descriptor", 4, function()
   ok(nmodels == 5, "all five models are present")
   ok(#bad == 0, "every model, parameter and port is documented; defaults lie in [min, max]",
      table.concat(bad, "; "))
+  -- The entry point itself refuses a host it cannot work with.  (Only
+  -- refusals are tried: an accepted handshake would replace the api table
+  -- the loaded plugin keeps.)
+  local so = ffi.load(ffi.string(info.path))
+  pcall(ffi.cdef, [[const lam_plugin_desc *lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen);]])
+  local hi = ffi.new("lam_host_info")
+  hi.struct_size = ffi.sizeof("lam_host_info")
+  hi.api = C.lam_host_api_get()
+  hi.api_size = ffi.sizeof("lam_host_api")
+  hi.abi_major = C.LAM_ABI_MAJOR + 1
+  hi.abi_minor_max = C.LAM_ABI_MINOR
+  local err = ffi.new("char[256]")
+  local r = so.lamina_plugin_init(hi, err, 256)
+  ok(r == nil and ffi.string(err):find("major", 1, true) ~= nil,
+     "lamina_plugin_init refuses another ABI major with a reason", ffi.string(err))
+  hi.abi_major = C.LAM_ABI_MAJOR
+  hi.api_size = 16
+  r = so.lamina_plugin_init(hi, err, 256)
+  ok(r == nil and ffi.string(err):find("API table", 1, true) ~= nil,
+     "lamina_plugin_init refuses an api table too small for what it calls", ffi.string(err))
 end)
 
 -- ---------------------------------------------------------------------
@@ -229,7 +260,7 @@ section("poisson statistics", 12, function()
   ok(mono, "poisson: the cumulative count never decreases")
 end)
 
-section("poisson high rate and time-varying rate", 4, function()
+section("poisson high rate and time-varying rate", 5, function()
   -- 5000 Hz at dt = 1 ms: mean 5 spikes per step; a Bernoulli draw would
   -- lose most of them.
   local sim = lam.sim { dt = 1, seed = 3 }
@@ -243,6 +274,12 @@ section("poisson high rate and time-varying rate", 4, function()
   -- population variance; SE of the Fano factor as above with mu = 5
   near(var / mean, 1, 4 * math.sqrt((2 + 1 / 5) / (n - 1)), "poisson 5000 Hz: spikes per step have Fano factor 1 within 4 SE")
   ok(mx >= 10, "poisson 5000 Hz: many spikes in one step are kept (max per step >= 10)", "max " .. tostring(mx))
+  -- period 10 on a 0.1 ms base: each step covers 1 ms
+  local s1 = lam.sim { dt = 0.1, seed = 4 }
+  s1:add("p", "stim.poisson", { channels = 20, rate = 100 }, { period = 10 })
+  s1:run_ticks(100000)
+  local total = s1:port("p.count"):sum()
+  near(total, 20000, 4 * math.sqrt(20000), "poisson with period 10: 100 Hz x 20 channels x 10 s gives 20000 spikes within 4 SE")
 
   -- Time-varying rate: a pulse train drives the rate port through a link.
   if not sim.link then
@@ -323,14 +360,19 @@ section("poisson errors", 6, function()
   sim:add("p", "stim.poisson", { channels = 5, rate = 10 })
   local port = sim:port("p.rate")
   port:ptr()[3] = -5
+  -- core/sim.c formatted the step-failure message with lam_last_error() as
+  -- an argument into the same buffer, which came out empty: "run:  (tick 0)"
+  local function lost(msg) return msg:find("run:%s+%(tick %d+%)") ~= nil end
+  local lost_why = "core/sim.c loses the plugin's step error message"
   e = err_of(sim.run_ticks, sim, 10)
-  ok(e ~= "" and has_all(e, { "channel 3", "-5" }), "poisson: a negative rate at run time is an error naming channel and value", e)
+  ok_todo(e ~= "" and has_all(e, { "channel 3", "-5" }), "poisson: a negative rate at run time is an error naming channel and value",
+          e, lost(e), lost_why)
   local s2 = lam.sim { dt = 0.1, seed = 1 }
   s2:add("p", "stim.poisson", { channels = 5, rate = 10 })
   s2:port("p.rate"):ptr()[1] = 0 / 0
   e = err_of(s2.run_ticks, s2, 10)
-  ok(e ~= "" and e:find("channel 1", 1, true) and e:lower():find("nan", 1, true),
-     "poisson: a NaN rate at run time is an error naming the channel", e)
+  ok_todo(e ~= "" and e:find("channel 1", 1, true) and e:lower():find("nan", 1, true) ~= nil,
+          "poisson: a NaN rate at run time is an error naming the channel", e, lost(e), lost_why)
 end)
 
 -- ---------------------------------------------------------------------
@@ -376,7 +418,7 @@ section("ou statistics", 8, function()
   end
 end)
 
-section("ou exact update and errors", 4, function()
+section("ou exact update and errors", 5, function()
   -- sigma = 0: x_k = mu + (x0 - mu) exp(-(k+1) dt / tau) exactly
   local sim = lam.sim { dt = 0.1, seed = 1 }
   sim:add("o", "stim.ou", { channels = 2, tau = 2, sigma = 0, mu = 1, x0 = 11 })
@@ -389,6 +431,19 @@ section("ou exact update and errors", 4, function()
     worst = math.max(worst, math.abs(p[2 * k] - want), math.abs(p[2 * k + 1] - want))
   end
   ok(worst <= 1e-12, "ou: with sigma = 0 the decay from x0 follows exp(-t/tau) to 1e-12", "max error " .. worst)
+  -- mu is mutable: after mu changes to -4 at tick 200 the process decays
+  -- from where it was towards the new mean
+  local x200 = p[2 * 199]
+  sim:at_param(20, "o.mu", -4)
+  sim:run_ticks(100)
+  local d = rec:data()
+  local pd = d:ptr()
+  worst = 0
+  for k = 200, 299 do
+    local want = -4 + (x200 + 4) * math.exp(-(k - 199) * 0.1 / 2)
+    worst = math.max(worst, math.abs(pd[2 * k] - want))
+  end
+  ok(worst <= 1e-12, "ou: mu changed by at_param relaxes towards the new mu as exp(-t/tau), to 1e-12", "max error " .. worst)
   -- period 5 on a 0.1 ms base gives the same process as dt = 0.5: the
   -- exact update has no step-size error, so the variance stays sigma^2 tau/2
   local s2 = lam.sim { dt = 0.1, seed = 2 }
@@ -405,7 +460,7 @@ end)
 -- ---------------------------------------------------------------------
 -- stim.sine
 -- ---------------------------------------------------------------------
-section("sine", 3, function()
+section("sine", 4, function()
   local sim = lam.sim { dt = 0.1, seed = 1 }
   local P = { channels = 3, amplitude = 2, freq = 7, phase = 0.3, offset = 1, phase_step = 0.5 }
   sim:add("s", "stim.sine", P)
@@ -428,6 +483,19 @@ section("sine", 3, function()
   end
   ok(worst1 <= 1e-12, "sine: value at ticks 0..12345 equals offset + A sin(2 pi f t + phase + c phase_step) to 1e-12", "max error " .. worst1)
   ok(worst4 <= 1e-12, "sine with period 4: value at tick t uses t = floor(t/4) * 0.4 ms, to 1e-12", "max error " .. worst4)
+  -- amplitude is mutable: a scheduled change applies from its tick on
+  local s2 = lam.sim { dt = 0.1, seed = 1 }
+  s2:add("s", "stim.sine", { freq = 50 })
+  s2:at_param(1, "s.amplitude", 5)                   -- at 1 ms = tick 10
+  local r2 = s2:record("s.value", { every = 1 })
+  s2:run_ticks(20)
+  local q = r2:data():ptr()
+  local w2 = 0
+  for k = 0, 19 do
+    local a = k >= 10 and 5 or 1
+    w2 = math.max(w2, math.abs(q[k] - a * math.sin(2 * math.pi * 50 * k * 0.1 / 1000)))
+  end
+  ok(w2 <= 1e-12, "sine: amplitude changed by at_param at 1 ms applies from tick 10 exactly", "max error " .. w2)
   local e = err_of(sim.add, sim, "bad", "stim.sine", { freq = -1 })
   ok(e ~= "" and e:find("freq", 1, true), "sine: freq = -1 is refused and named", e)
 end)
@@ -522,7 +590,7 @@ section("save_state / load_state", 6, function()
   sim:add("o", "stim.ou", { channels = 20, tau = 3, sigma = 1, stationary = true })
   sim:add("s", "stim.sine", { channels = 2, freq = 13, phase_step = 1 })
   sim:add("u", "stim.pulse", { onset = 0.5, width = 0.3, interval = 0.7 })
-  sim:add("l", "stim.play", { channels = 1 })
+  sim:add("l", "stim.play", { channels = 1, loop = true })
   sim:call("l", "load", lam.buf.from({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, "f64"))
   sim:set("p.rate", lam.buf.from({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200 }, "f64"))
   sim:run_ticks(1003)

@@ -1,0 +1,249 @@
+/*
+ * host_overhead.c - host-overhead benchmarks of the tick loop (core/sim.c),
+ * driven from C through liblamina.  Built and run by scripts/bench/run;
+ * the models come from the benchnull plugin (scripts/bench/null.c), found
+ * through LAMINA_PLUGIN_PATH.
+ *
+ *   host_overhead [--reps R] [--scale S] [--only KEY-PREFIX]
+ *
+ * Each case builds a fresh simulation per repetition, runs one short warm-up
+ * (so that plugin loading, first-touch of port buffers and branch predictors
+ * are out of the way), then times one lam_sim_run(sim, N) call with
+ * CLOCK_MONOTONIC.  The reported figure is the median over R repetitions
+ * (min and max are printed too).  --scale multiplies every tick count
+ * (0.01 for a quick smoke run).
+ *
+ * Output: one line per case, tab-separated,
+ *   RESULT <key> <median> <min> <max> <unit> <reps> <description>
+ * which scripts/bench/run turns into the table.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lamina.h"
+
+static lam_registry *reg;
+static int reps = 5;
+static double scale = 1.0;
+static const char *only = NULL;   /* --only KEY-PREFIX: run matching cases */
+
+static int want(const char *key) { return !only || !strncmp(key, only, strlen(only)); }
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void die(const char *what) {
+  fprintf(stderr, "host_overhead: %s: %s\n", what, lam_last_error());
+  exit(1);
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void report(const char *key, double *v, int n, const char *unit,
+                   const char *desc) {
+  double med = median(v, n);
+  printf("RESULT\t%s\t%.4g\t%.4g\t%.4g\t%s\t%d\t%s\n", key, med, v[0], v[n - 1],
+         unit, n, desc);
+  fflush(stdout);
+}
+
+static int64_t scaled(double n) {
+  int64_t k = (int64_t)(n * scale);
+  return k < 10 ? 10 : k;
+}
+
+/* The workloads.  Each builds a new simulation; `check` is the divergence
+ * check interval (1 = the default, 0 = off). */
+enum { W_NULL1, W_CHAIN_ALIAS, W_CHAIN_COPY };
+
+typedef struct workload {
+  lam_sim *sim;
+  int32_t models;     /* model steps per tick */
+  lam_rec *rec;
+} workload;
+
+static void add(lam_sim *s, const char *name, const char *model) {
+  if (lam_sim_add(s, name, model, NULL, 0, 1)) die(name);
+}
+
+static workload build(int kind, int64_t check, int64_t rec_every) {
+  workload w = {0};
+  w.sim = lam_sim_new(reg, 0.1, 1);
+  if (!w.sim) die("lam_sim_new");
+  if (lam_sim_set_check(w.sim, check)) die("set_check");
+  switch (kind) {
+  case W_NULL1:
+    add(w.sim, "a", "benchnull.null");
+    w.models = 1;
+    break;
+  case W_CHAIN_ALIAS:
+    /* a.x -> b.in -> (b.out) -> c.in -> (c.out) -> d.in: three aliasing
+     * links, so the links phase only walks and skips them. */
+    add(w.sim, "a", "benchnull.null");
+    add(w.sim, "b", "benchnull.pass");
+    add(w.sim, "c", "benchnull.pass");
+    add(w.sim, "d", "benchnull.pass");
+    if (lam_sim_link(w.sim, "a.x", "b.in") || lam_sim_link(w.sim, "b.out", "c.in") ||
+        lam_sim_link(w.sim, "c.out", "d.in"))
+      die("link");
+    w.models = 4;
+    break;
+  case W_CHAIN_COPY:
+    /* The same chain into STATE ports: three copying links
+     * (lam_buf_assign of one f64 every tick). */
+    add(w.sim, "a", "benchnull.null");
+    add(w.sim, "b", "benchnull.state");
+    add(w.sim, "c", "benchnull.state");
+    add(w.sim, "d", "benchnull.state");
+    if (lam_sim_link(w.sim, "a.x", "b.s") || lam_sim_link(w.sim, "b.out", "c.s") ||
+        lam_sim_link(w.sim, "c.out", "d.s"))
+      die("link");
+    w.models = 4;
+    break;
+  }
+  if (rec_every > 0) {
+    w.rec = lam_sim_record(w.sim, kind == W_NULL1 ? "a.x" : "d.out", rec_every, 0, -1);
+    if (!w.rec) die("record");
+  }
+  return w;
+}
+
+/* Times `ticks` ticks of a fresh workload per repetition; fills ns per
+ * model-step into per_step and ns per tick into per_tick. */
+static void measure(int kind, int64_t check, int64_t rec_every, int64_t ticks,
+                    double *per_step, double *per_tick) {
+  for (int r = 0; r < reps; r++) {
+    workload w = build(kind, check, rec_every);
+    if (lam_sim_run(w.sim, 1000)) die("warm-up run");
+    double t0 = now_s();
+    if (lam_sim_run(w.sim, ticks)) die("run");
+    double el = now_s() - t0;
+    /* Sanity: every model stepped every tick, and a.x counted them. */
+    lam_buf *x = lam_sim_port(w.sim, "a.x");
+    if (!x || lam_buf_get(x, 0) != (double)(ticks + 1000)) {
+      fprintf(stderr, "host_overhead: a.x = %g after %lld steps\n", x ? lam_buf_get(x, 0) : -1.0,
+              (long long)(ticks + 1000));
+      exit(1);
+    }
+    lam_buf_free(x);
+    if (w.rec && rec_every == 1 && lam_rec_count(w.rec) != ticks + 1000) {
+      fprintf(stderr, "host_overhead: recorder holds %lld samples\n", (long long)lam_rec_count(w.rec));
+      exit(1);
+    }
+    per_tick[r] = el * 1e9 / (double)ticks;
+    per_step[r] = per_tick[r] / w.models;
+    lam_sim_free(w.sim);
+  }
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+      reps = atoi(argv[++i]);
+    } else if (!strcmp(argv[i], "--scale") && i + 1 < argc) {
+      scale = atof(argv[++i]);
+    } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+      only = argv[++i];
+    } else {
+      fprintf(stderr, "usage: host_overhead [--reps R] [--scale S] [--only KEY-PREFIX]\n");
+      return 2;
+    }
+  }
+  if (reps < 1 || reps > 1000 || !(scale > 0)) {
+    fprintf(stderr, "host_overhead: bad --reps or --scale\n");
+    return 2;
+  }
+  lam_set_quiet(1);
+  reg = lam_registry_new();
+  if (!reg) die("lam_registry_new");
+  if (!lam_registry_model(reg, "benchnull.null")) die("benchnull plugin");
+
+  double *a = calloc((size_t)reps, sizeof *a), *b = calloc((size_t)reps, sizeof *b);
+  if (!a || !b) return 1;
+  char desc[256];
+
+  int64_t n1 = scaled(1e8);
+  measure(W_NULL1, 1, 0, n1, a, b);
+  snprintf(desc, sizeof desc, "1 null model, %lld ticks, NaN check every step (default)", (long long)n1);
+  report("c.null1", a, reps, "ns/step", desc);
+
+  measure(W_NULL1, 0, 0, n1, a, b);
+  snprintf(desc, sizeof desc, "1 null model, %lld ticks, NaN check off", (long long)n1);
+  report("c.null1_nocheck", a, reps, "ns/step", desc);
+
+  int64_t n4 = scaled(2.5e7);
+  measure(W_CHAIN_ALIAS, 1, 0, n4, a, b);
+  snprintf(desc, sizeof desc, "4 models, 3 aliasing links, %lld ticks (%lld model-steps)",
+           (long long)n4, (long long)(4 * n4));
+  report("c.chain_alias", a, reps, "ns/step", desc);
+
+  measure(W_CHAIN_COPY, 1, 0, n4, a, b);
+  snprintf(desc, sizeof desc, "4 models, 3 copying links (into STATE ports), %lld ticks",
+           (long long)n4);
+  report("c.chain_copy", a, reps, "ns/step", desc);
+
+  int64_t nr = scaled(1e7);
+  measure(W_CHAIN_ALIAS, 1, 1, nr, a, b);
+  snprintf(desc, sizeof desc,
+           "4 models, 3 aliasing links, recorder on d.out every tick, %lld ticks", (long long)nr);
+  report("c.chain_alias_rec1", a, reps, "ns/step", desc);
+
+  measure(W_CHAIN_ALIAS, 1, 10, n4, a, b);
+  snprintf(desc, sizeof desc,
+           "4 models, 3 aliasing links, recorder on d.out every 10 ticks, %lld ticks", (long long)n4);
+  report("c.chain_alias_rec10", a, reps, "ns/step", desc);
+
+  measure(W_CHAIN_COPY, 1, 1, nr, a, b);
+  snprintf(desc, sizeof desc,
+           "4 models, 3 copying links, recorder on d.out every tick, %lld ticks", (long long)nr);
+  report("c.chain_copy_rec1", a, reps, "ns/step", desc);
+
+  /* The cost of entering lam_sim_run itself (what each Lua event pays on
+   * the C side): many 1-tick runs of one null model. */
+  {
+    int64_t calls = scaled(1e6);
+    for (int r = 0; r < reps; r++) {
+      workload w = build(W_NULL1, 1, 0);
+      lam_sim_progress(w.sim, 1);   /* as sim:run_ticks does */
+      if (lam_sim_run(w.sim, 1000)) die("warm-up run");
+      double t0 = now_s();
+      for (int64_t k = 0; k < calls; k++)
+        if (lam_sim_run(w.sim, 1)) die("run");
+      a[r] = (now_s() - t0) * 1e9 / (double)calls;
+      lam_sim_free(w.sim);
+    }
+    snprintf(desc, sizeof desc, "%lld calls of lam_sim_run(sim, 1), progress end set (as Lua does)",
+             (long long)calls);
+    report("c.run1_progress", a, reps, "ns/call", desc);
+    for (int r = 0; r < reps; r++) {
+      workload w = build(W_NULL1, 1, 0);
+      if (lam_sim_run(w.sim, 1000)) die("warm-up run");
+      double t0 = now_s();
+      for (int64_t k = 0; k < calls; k++)
+        if (lam_sim_run(w.sim, 1)) die("run");
+      a[r] = (now_s() - t0) * 1e9 / (double)calls;
+      lam_sim_free(w.sim);
+    }
+    snprintf(desc, sizeof desc, "%lld calls of lam_sim_run(sim, 1), no progress end", (long long)calls);
+    report("c.run1", a, reps, "ns/call", desc);
+  }
+
+  free(a);
+  free(b);
+  lam_registry_free(reg);
+  return 0;
+}

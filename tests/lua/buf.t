@@ -1,0 +1,55 @@
+#!/usr/bin/env luajit
+-- Buffers from Lua: construction, views, 1-based slicing, reductions and
+-- in-place helpers, against hand-computed values (tolerance 1e-12).
+local tap = require "tap"
+local lam = require "lamina"
+local B = lam.buf
+tap.plan(30)
+
+local b = B.from({ { 1, 2, 3 }, { 4, 5, 6 } })
+tap.is(table.concat(b:shape(), "x"), "2x3", "from: shape of a nested table")
+tap.is(b:dtype(), "f64", "from: default dtype f64")
+tap.is(b:size(), 6, "size")
+tap.is(b:get(2, 3), 6, "get(2, 3) is 1-based")
+tap.is(b:ptr()[4], 5, "ptr() is 0-based row-major")
+tap.near(b:sum(), 21, 1e-12, "sum")
+tap.near(b:mean(), 3.5, 1e-12, "mean")
+tap.is(b:min(), 1, "min")
+tap.is(b:max(), 6, "max")
+tap.near(b:var(), 35 / 12, 1e-12, "population variance")
+
+local r = b:rows(2, 2)
+tap.is(table.concat(r:shape(), "x"), "1x3", "rows(2, 2) shape")
+r:set(40, 1, 1)
+tap.is(b:get(2, 1), 40, "a view writes through to its owner")
+local col = b:col(2)
+tap.is(table.concat(col:totable(), ","), "2,5", "col(2) is a strided view")
+tap.ok(not b:slice(1, 2, 1, 2):is_contiguous(), "a column slice is not contiguous")
+
+do -- a view keeps its owner alive after the owner's last Lua reference goes
+  local v = B.from({ 7, 8, 9 }):slice(2, 3)
+  collectgarbage(); collectgarbage()
+  tap.is(table.concat(v:totable(), ","), "8,9", "view outlives its owner")
+end
+
+local i = B.from({ 1, 2, 3 }, "i32")
+tap.is(i:dtype(), "i32", "from with dtype i32")
+tap.raises(function() B.from({ 1e12 }, "i32") end, "does not fit", "i32 refuses 1e12")
+tap.raises(function() B.from({ 1, "x" }) end, "element 2", "non-number element named")
+tap.raises(function() B.from({ { 1, 2 }, { 3 } }) end, "ragged", "ragged table refused")
+tap.raises(function() B.new({ 2, -1 }) end, "shape[2]", "negative dimension refused")
+tap.raises(function() B.new({ 1, 1, 1, 1, 1 }) end, "at most 4", "5-d refused")
+tap.raises(function() b:get(3, 1) end, "index 3 outside 1..2", "out-of-range index named")
+
+local x = B.range(5)
+x:scale(2):add(1)
+tap.is(table.concat(x:totable(), ","), "1,3,5,7,9", "scale then add a number")
+x:add(B.range(5), -1)
+tap.is(table.concat(x:totable(), ","), "1,2,3,4,5", "add a buffer times alpha")
+tap.is(x:copy("i64"):dtype(), "i64", "copy converts dtype")
+tap.is(B.new(3):fill(2.5):sum(), 7.5, "fill")
+tap.is(B.new({ 2, 2 }):assign({ 1, 2, 3, 4 }):get(2, 2), 4, "assign from a flat table")
+tap.is(table.concat(b:reshape({ 3, 2 }):totable()[3], ","), "40,6", "reshape view: rows of the new shape")
+tap.raises(function() B.new(0):mean() end, "empty buffer", "mean of an empty buffer is an error")
+tap.like(tostring(b), "lam.buf<f64>[2x3]", "tostring shows dtype and shape")
+tap.done()
