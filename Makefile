@@ -52,7 +52,9 @@ CMD       := $(BUILD)/bin/lamina
 CDEF      := lua/lamina/cdef.lua
 LUALINK   := $(BUILD)/share/lua/5.1/lamina
 
-.PHONY: all run test bench install clean asan fuzz check
+.PHONY: all run test bench install clean asan check
+# Keep the sanitizer objects between runs (they are intermediate files).
+.SECONDARY:
 all: $(LIB) $(CMD) $(PLUGIN_SO) $(CDEF) $(LUALINK) $(BUILD)/lib/pkgconfig/lamina.pc
 
 # ---- library and command -------------------------------------------------

@@ -8,7 +8,8 @@
  *      players whose model is due at t;
  *   2. models due at t (t % period == 0), in insertion order;
  *   3. copying links whose reader is due at t + 1 and whose writer has
- *      stepped since the last copy;
+ *      stepped since the last copy (and, before the first tick of a run
+ *      after creation or reset, every copying link once);
  *   4. recorders sampling at t.
  * Everything the loop needs is allocated before it starts (recorders reserve
  * their samples for the whole run), so stepping never allocates.
@@ -828,6 +829,14 @@ int lam_sim_run(lam_sim *s, int64_t n) {
     int rc = lam__rec_reserve(r->rec, s->tick, end);
     if (rc) return rc;
     r->next = lam__rec_next(r->rec, s->tick);
+  }
+  /* A copying link delivers the writer's current value before the reader's
+   * first step, so a reader never starts from its own zeroed buffer. */
+  for (int32_t i = 0; i < s->nlinks; i++) {
+    conn *l = &s->links[i];
+    if (l->alias || l->seen >= 0) continue;
+    l->seen = l->src->steps;
+    lam_buf_assign(l->dst->own[l->dp], l->src->own[l->sp]);
   }
   int draw = s->progress_end > 0 && !quiet_flag && isatty(2);
   double t0 = draw ? now_s() : 0;

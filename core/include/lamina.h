@@ -260,7 +260,9 @@ lam_buf *lam_sim_port(lam_sim *sim, const char *path);
  * dst is an IN port, dst becomes an alias of src's buffer (the reader sees
  * the writer's latest value); otherwise values are copied (and converted)
  * in the links phase of each tick after which the reader is due, whenever
- * the writer has stepped since the last copy.  A port is driven by at most
+ * the writer has stepped since the last copy, and once before the first
+ * tick run after creation or reset (so the reader starts from the
+ * writer's initial value).  A port is driven by at most
  * one link.  Only before the first run or after lam_sim_reset. */
 int lam_sim_link(lam_sim *sim, const char *src, const char *dst);
 /* Copies `value` into port `path` now (same number of elements). */

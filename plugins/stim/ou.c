@@ -106,8 +106,13 @@ int stim__ou_create(lam_model_ctx *ctx, void **self) {
     stim__api->free(p);
     return LAM_ENOMEM;
   }
+  int rc = stim__ou_reset(p, ctx);
+  if (rc != LAM_OK) {
+    stim__ou_destroy(p, ctx);
+    return rc;
+  }
   *self = p;
-  return stim__ou_reset(p, ctx);
+  return LAM_OK;
 }
 
 int stim__ou_reset(void *self, lam_model_ctx *ctx) {

@@ -104,8 +104,13 @@ int stim__poisson_create(lam_model_ctx *ctx, void **self) {
     return LAM_ENOMEM;
   }
   p->rate_own = ctx->ports[PORT_RATE]->data;
+  int rc = stim__poisson_reset(p, ctx);
+  if (rc != LAM_OK) {
+    stim__poisson_destroy(p, ctx);
+    return rc;
+  }
   *self = p;
-  return stim__poisson_reset(p, ctx);
+  return LAM_OK;
 }
 
 int stim__poisson_reset(void *self, lam_model_ctx *ctx) {

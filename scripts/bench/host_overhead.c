@@ -167,7 +167,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "host_overhead: bad --reps or --scale\n");
     return 2;
   }
-  lam_set_quiet(1);
   reg = lam_registry_new();
   if (!reg) die("lam_registry_new");
   if (!lam_registry_model(reg, "benchnull.null")) die("benchnull plugin");
@@ -176,71 +175,59 @@ int main(int argc, char **argv) {
   if (!a || !b) return 1;
   char desc[256];
 
-  int64_t n1 = scaled(1e8);
-  measure(W_NULL1, 1, 0, n1, a, b);
-  snprintf(desc, sizeof desc, "1 null model, %lld ticks, NaN check every step (default)", (long long)n1);
-  report("c.null1", a, reps, "ns/step", desc);
-
-  measure(W_NULL1, 0, 0, n1, a, b);
-  snprintf(desc, sizeof desc, "1 null model, %lld ticks, NaN check off", (long long)n1);
-  report("c.null1_nocheck", a, reps, "ns/step", desc);
-
-  int64_t n4 = scaled(2.5e7);
-  measure(W_CHAIN_ALIAS, 1, 0, n4, a, b);
-  snprintf(desc, sizeof desc, "4 models, 3 aliasing links, %lld ticks (%lld model-steps)",
-           (long long)n4, (long long)(4 * n4));
-  report("c.chain_alias", a, reps, "ns/step", desc);
-
-  measure(W_CHAIN_COPY, 1, 0, n4, a, b);
-  snprintf(desc, sizeof desc, "4 models, 3 copying links (into STATE ports), %lld ticks",
-           (long long)n4);
-  report("c.chain_copy", a, reps, "ns/step", desc);
-
-  int64_t nr = scaled(1e7);
-  measure(W_CHAIN_ALIAS, 1, 1, nr, a, b);
-  snprintf(desc, sizeof desc,
-           "4 models, 3 aliasing links, recorder on d.out every tick, %lld ticks", (long long)nr);
-  report("c.chain_alias_rec1", a, reps, "ns/step", desc);
-
-  measure(W_CHAIN_ALIAS, 1, 10, n4, a, b);
-  snprintf(desc, sizeof desc,
-           "4 models, 3 aliasing links, recorder on d.out every 10 ticks, %lld ticks", (long long)n4);
-  report("c.chain_alias_rec10", a, reps, "ns/step", desc);
-
-  measure(W_CHAIN_COPY, 1, 1, nr, a, b);
-  snprintf(desc, sizeof desc,
-           "4 models, 3 copying links, recorder on d.out every tick, %lld ticks", (long long)nr);
-  report("c.chain_copy_rec1", a, reps, "ns/step", desc);
+  /* The stepping cases: ns per model-step (and per tick in the text). */
+  static const struct {
+    const char *key;
+    int kind;
+    int64_t check, rec_every;
+    double ticks;
+    const char *what;
+  } cases[] = {
+      {"c.null1", W_NULL1, 1, 0, 1e8, "1 null model, NaN check every step (default)"},
+      {"c.null1_nocheck", W_NULL1, 0, 0, 1e8, "1 null model, NaN check off"},
+      {"c.chain_alias", W_CHAIN_ALIAS, 1, 0, 2.5e7, "4 models, 3 aliasing links"},
+      {"c.chain_copy", W_CHAIN_COPY, 1, 0, 2.5e7, "4 models, 3 copying links (into STATE ports)"},
+      {"c.chain_alias_rec1", W_CHAIN_ALIAS, 1, 1, 1e7,
+       "4 models, 3 aliasing links, recorder on d.out every tick"},
+      {"c.chain_alias_rec10", W_CHAIN_ALIAS, 1, 10, 2.5e7,
+       "4 models, 3 aliasing links, recorder on d.out every 10 ticks"},
+      {"c.chain_copy_rec1", W_CHAIN_COPY, 1, 1, 1e7,
+       "4 models, 3 copying links, recorder on d.out every tick"},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    if (!want(cases[c].key)) continue;
+    int64_t n = scaled(cases[c].ticks);
+    measure(cases[c].kind, cases[c].check, cases[c].rec_every, n, a, b);
+    double per_tick = median(b, reps);
+    snprintf(desc, sizeof desc, "%s; %lld ticks, %.3g ns/tick", cases[c].what, (long long)n,
+             per_tick);
+    report(cases[c].key, a, reps, "ns/step", desc);
+  }
 
   /* The cost of entering lam_sim_run itself (what each Lua event pays on
-   * the C side): many 1-tick runs of one null model. */
-  {
+   * the C side): many 1-tick runs of one null model, with the progress end
+   * set as sim:run_ticks sets it, quiet off (as `lamina run` on a
+   * terminal) and on. */
+  for (int variant = 0; variant < 2; variant++) {
+    const char *key = variant ? "c.run1_quiet" : "c.run1";
+    if (!want(key)) continue;
+    lam_set_quiet(variant);
     int64_t calls = scaled(1e6);
     for (int r = 0; r < reps; r++) {
       workload w = build(W_NULL1, 1, 0);
-      lam_sim_progress(w.sim, 1);   /* as sim:run_ticks does */
       if (lam_sim_run(w.sim, 1000)) die("warm-up run");
+      lam_sim_progress(w.sim, INT64_MAX);
       double t0 = now_s();
       for (int64_t k = 0; k < calls; k++)
         if (lam_sim_run(w.sim, 1)) die("run");
       a[r] = (now_s() - t0) * 1e9 / (double)calls;
       lam_sim_free(w.sim);
     }
-    snprintf(desc, sizeof desc, "%lld calls of lam_sim_run(sim, 1), progress end set (as Lua does)",
-             (long long)calls);
-    report("c.run1_progress", a, reps, "ns/call", desc);
-    for (int r = 0; r < reps; r++) {
-      workload w = build(W_NULL1, 1, 0);
-      if (lam_sim_run(w.sim, 1000)) die("warm-up run");
-      double t0 = now_s();
-      for (int64_t k = 0; k < calls; k++)
-        if (lam_sim_run(w.sim, 1)) die("run");
-      a[r] = (now_s() - t0) * 1e9 / (double)calls;
-      lam_sim_free(w.sim);
-    }
-    snprintf(desc, sizeof desc, "%lld calls of lam_sim_run(sim, 1), no progress end", (long long)calls);
-    report("c.run1", a, reps, "ns/call", desc);
+    snprintf(desc, sizeof desc, "%lld calls of lam_sim_run(sim, 1) with a progress end set%s",
+             (long long)calls, variant ? ", lam_set_quiet(1)" : "");
+    report(key, a, reps, "ns/call", desc);
   }
+  lam_set_quiet(1);
 
   free(a);
   free(b);
