@@ -115,6 +115,7 @@ $(ASAN_DIR)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB_SRC:core/%.c=$(ASAN
 asan: $(ASAN_TESTS)
 
 TEST_ENV := LAMINA_TEST_BUILD=$(CURDIR)/$(BUILD) LAMINA_PLUGIN_PATH= \
+            LAMINA_LIB=$(CURDIR)/$(BUILD)/lib/liblamina.so \
             LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/tests/lib/?.lua;;' \
             PATH='$(CURDIR)/$(BUILD)/bin:$(PATH)'
 

@@ -864,8 +864,10 @@ int lam_sim_run(lam_sim *s, int64_t n) {
       if (src) {
         s->tick = t;
         s->failed = 1;
-        rc = plugin_fail(m, "step", src);
-        lam_set_error(rc, "%s (tick %lld)", lam_last_error(), (long long)t);
+        char why[sizeof m->h.err];
+        snprintf(why, sizeof why, "%s", *m->h.err ? m->h.err : lam_strerror(src));
+        rc = lam_set_error(LAM_EPLUGIN, "%s '%s': step failed at tick %lld: %s", m->def->name,
+                           m->h.name, (long long)t, why);
         goto out;
       }
       if (m->ncheck && s->check_every && m->steps % s->check_every == 0 &&
