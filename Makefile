@@ -28,8 +28,7 @@ GIT_REV    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) -Icore/include $(PKG_CFLAGS) \
              -DLAM_VERSION='"$(VERSION)"' -DLAM_GIT_REV='"$(GIT_REV)"' \
-             -DLAM_BUILD_FLAGS='"$(CC) $(OPT)"' \
-             -DLAM_INSTALL_PLUGIN_DIR='"$(PREFIX)/lib/lamina/plugins"' $(CFLAGS)
+             -DLAM_BUILD_FLAGS='"$(CC) $(OPT)"' $(CFLAGS)
 
 # ---- sources ---------------------------------------------------------------
 LIB_SRC   := $(filter-out core/main.c core/lua_host.c core/check.c,$(wildcard core/*.c))

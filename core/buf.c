@@ -266,6 +266,12 @@ static int store(int32_t dtype, void *p, double v) {
   }
 }
 
+static int readonly(const lam_buf *b, const char *op) {
+  if (!(b->flags & LAM_BUF_READONLY)) return 0;
+  lam_set_error(LAM_EINVAL, "%s: the buffer is read-only", op);
+  return 1;
+}
+
 static int is_int_dtype(int32_t t) { return t == LAM_I32 || t == LAM_I64 || t == LAM_U8; }
 
 double lam_buf_get(const lam_buf *b, int64_t i) {
@@ -282,6 +288,7 @@ int lam_buf_set(lam_buf *b, int64_t i, double v) {
   if (!b || i < 0 || i >= b->size)
     return lam_set_error(LAM_EINVAL, "set: index %lld outside [0, %lld)",
                          (long long)i, b ? (long long)b->size : 0LL);
+  if (readonly(b, "set")) return LAM_EINVAL;
   if (is_int_dtype(b->dtype)) v = trunc(v);
   if (store(b->dtype, lam__buf_addr(b, i), v)) return range_error(b, i, v, "set");
   return LAM_OK;
@@ -289,6 +296,7 @@ int lam_buf_set(lam_buf *b, int64_t i, double v) {
 
 int lam_buf_fill(lam_buf *b, double v) {
   if (!b) return lam_set_error(LAM_EINVAL, "fill: buffer is NULL");
+  if (readonly(b, "fill")) return LAM_EINVAL;
   if (is_int_dtype(b->dtype)) v = trunc(v);
   for (int64_t i = 0; i < b->size; i++)
     if (store(b->dtype, lam__buf_addr(b, i), v)) return range_error(b, i, v, "fill");
@@ -297,6 +305,7 @@ int lam_buf_fill(lam_buf *b, double v) {
 
 int lam_buf_assign(lam_buf *dst, const lam_buf *src) {
   if (!dst || !src) return lam_set_error(LAM_EINVAL, "assign: buffer is NULL");
+  if (readonly(dst, "assign")) return LAM_EINVAL;
   if (dst->size != src->size)
     return lam_set_error(LAM_EINVAL, "assign: %lld elements into %lld",
                          (long long)src->size, (long long)dst->size);
@@ -378,6 +387,7 @@ int lam_buf_reduce(const lam_buf *b, int32_t op, double *out) {
 
 int lam_buf_affine(lam_buf *b, double a, double c) {
   if (!b) return lam_set_error(LAM_EINVAL, "scale: buffer is NULL");
+  if (readonly(b, "scale")) return LAM_EINVAL;
   int toint = is_int_dtype(b->dtype);
   for (int64_t i = 0; i < b->size; i++) {
     void *p = lam__buf_addr(b, i);
@@ -390,6 +400,7 @@ int lam_buf_affine(lam_buf *b, double a, double c) {
 
 int lam_buf_axpy(lam_buf *dst, double alpha, const lam_buf *src) {
   if (!dst || !src) return lam_set_error(LAM_EINVAL, "add: buffer is NULL");
+  if (readonly(dst, "add")) return LAM_EINVAL;
   if (dst->size != src->size)
     return lam_set_error(LAM_EINVAL, "add: %lld elements onto %lld",
                          (long long)src->size, (long long)dst->size);

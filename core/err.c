@@ -21,8 +21,12 @@ static void keep_first_line(char *s) {
 }
 
 int lam__verror(int code, const char *fmt, va_list ap) {
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
-  keep_first_line(last_error);
+  /* Format into a scratch buffer first: callers often pass lam_last_error()
+   * itself as an argument ("set %s: %s", path, lam_last_error()). */
+  char tmp[sizeof last_error];
+  vsnprintf(tmp, sizeof tmp, fmt, ap);
+  keep_first_line(tmp);
+  memcpy(last_error, tmp, sizeof last_error);
   return code;
 }
 

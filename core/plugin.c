@@ -25,10 +25,6 @@
 
 #include <nettle/sha2.h>
 
-#ifndef LAM_INSTALL_PLUGIN_DIR
-#define LAM_INSTALL_PLUGIN_DIR "/usr/local/lib/lamina/plugins"
-#endif
-
 typedef struct entry {
   lam_plugin_info info;        /* handed out; points into the fields below */
   void *dl;
@@ -52,6 +48,7 @@ struct lam_registry {
   entry **e;
   int32_t n, cap;
   char *listing;               /* lam_registry_paths result */
+  char *env;                   /* LAMINA_PLUGIN_PATH at creation, or NULL */
   int32_t sims;                /* live simulations using this registry */
 };
 
@@ -170,7 +167,16 @@ const lam_host_api *lam_host_api_get(void) { return &host_api; }
 
 lam_registry *lam_registry_new(void) {
   lam_registry *r = calloc(1, sizeof *r);
-  if (!r) lam_set_error(LAM_ENOMEM, "registry: out of memory");
+  if (!r) {
+    lam_set_error(LAM_ENOMEM, "registry: out of memory");
+    return NULL;
+  }
+  const char *env = getenv("LAMINA_PLUGIN_PATH");
+  if (env && !(r->env = lam__strdup(env))) {
+    free(r);
+    lam_set_error(LAM_ENOMEM, "registry: out of memory");
+    return NULL;
+  }
   return r;
 }
 
@@ -204,6 +210,7 @@ void lam_registry_free(lam_registry *r) {
   free(r->user);
   free_dirs(r);
   free(r->listing);
+  free(r->env);
   free(r);
 }
 
@@ -252,7 +259,7 @@ static int build_dirs(lam_registry *r) {
   if (r->dirs) return 0;
   for (int32_t i = 0; i < r->nuser; i++)
     if (push_dir(r, r->user[i], "--plugin-path")) return -1;
-  const char *env = getenv("LAMINA_PLUGIN_PATH");
+  const char *env = r->env;
   if (env) {
     char *copy = lam__strdup(env), *save = NULL;
     if (!copy) return -1;
@@ -263,17 +270,12 @@ static int build_dirs(lam_registry *r) {
       }
     free(copy);
   }
+  /* The directory beside this liblamina is the install libdir of an
+   * installed lamina and the build tree's of a build (the trees mirror
+   * each other).  A compiled-in install path would be wrong for the other
+   * case and, for a build, would mix in plugins of another version. */
   char own[PATH_MAX];
-  int have_own = own_plugin_dir(own, sizeof own) == 0;
-  char inst[PATH_MAX];
-  const char *install = realpath(LAM_INSTALL_PLUGIN_DIR, inst) ? inst : LAM_INSTALL_PLUGIN_DIR;
-  if (have_own && !strcmp(own, install)) {
-    if (push_dir(r, own, "install libdir")) return -1;
-  } else {
-    /* A build-tree library looks in its own tree only: picking up plugins
-     * of some other installed version would mix ABIs silently. */
-    if (have_own && push_dir(r, own, "build tree")) return -1;
-  }
+  if (own_plugin_dir(own, sizeof own) == 0 && push_dir(r, own, "beside liblamina")) return -1;
   return 0;
 }
 

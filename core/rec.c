@@ -123,7 +123,13 @@ void lam__rec_sample(lam_rec *r, const lam_buf *port, int64_t t) {
 
 void lam__rec_set_active(lam_rec *r, int on) { r->active = on != 0; }
 
-void lam__rec_clear(lam_rec *r) { r->n = 0; }
+void lam__rec_clear(lam_rec *r) {
+  /* New storage for the next samples: views handed out keep the old. */
+  lam_buf_free(r->store);
+  lam_buf_free(r->ticks);
+  r->store = r->ticks = NULL;
+  r->n = r->cap = 0;
+}
 
 int64_t lam_rec_count(const lam_rec *r) { return r ? r->n : 0; }
 

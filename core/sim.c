@@ -31,6 +31,7 @@ typedef struct inst {
   const lam_model_def *def;
   void *self;
   double *params;
+  double *params0;             /* resolved values, restored by reset */
   lam_buf **ports;             /* what the model reads (own or aliased) */
   lam_buf **own;               /* the buffers allocated for this model */
   uint8_t *driven;             /* 1 when a link drives the port */
@@ -147,6 +148,7 @@ static void inst_free(inst *m) {
   free(m->driven);
   free(m->check);
   free(m->params);
+  free(m->params0);
   free(m->h.name);
   free(m);
 }
@@ -433,6 +435,10 @@ int lam_sim_add(lam_sim *s, const char *name, const char *model,
   }
   m->def = d;
   m->params = vals;
+  /* The resolved values, which lam_sim_reset restores (actions change
+   * mutable parameters during a run). */
+  m->params0 = malloc(((size_t)np + 1) * sizeof *vals);
+  if (m->params0) memcpy(m->params0, vals, (size_t)np * sizeof *vals);
   m->period = period;
   m->next_due = s->tick + (period - s->tick % period) % period;
   m->h.def = d;
@@ -442,7 +448,7 @@ int lam_sim_add(lam_sim *s, const char *name, const char *model,
   m->ports = calloc((size_t)no + 1, sizeof *m->ports);
   m->own = calloc((size_t)no + 1, sizeof *m->own);
   m->driven = calloc((size_t)no + 1, 1);
-  if (!m->h.name || !m->ports || !m->own || !m->driven || set_checks(m)) {
+  if (!m->h.name || !m->params0 || !m->ports || !m->own || !m->driven || set_checks(m)) {
     rc = lam_set_error(LAM_ENOMEM, "add: out of memory");
     goto fail;
   }
@@ -859,8 +865,6 @@ int lam_sim_run(lam_sim *s, int64_t n) {
       if (m->next_due != t) continue;
       m->ctx.tick = t;
       int src = m->def->step(m->self, &m->ctx, 1);
-      m->next_due += m->period;
-      m->steps++;
       if (src) {
         s->tick = t;
         s->failed = 1;
@@ -870,6 +874,8 @@ int lam_sim_run(lam_sim *s, int64_t n) {
                            m->h.name, (long long)t, why);
         goto out;
       }
+      m->next_due += m->period;
+      m->steps++;
       if (m->ncheck && s->check_every && m->steps % s->check_every == 0 &&
           (rc = diverged(s, m, t))) {
         s->tick = t;
@@ -927,6 +933,7 @@ int lam_sim_reset(lam_sim *s) {
     m->steps = 0;
     m->ctx.tick = 0;
     m->h.err[0] = '\0';
+    memcpy(m->params, m->params0, (size_t)m->h.nparams * sizeof *m->params);
     int rc;
     if (m->def->reset) {
       rc = m->def->reset(m->self, &m->ctx);

@@ -4,7 +4,7 @@
  * the models come from the benchnull plugin (scripts/bench/null.c), found
  * through LAMINA_PLUGIN_PATH.
  *
- *   host_overhead [--reps R] [--scale S] [--only KEY-PREFIX]
+ *   host_overhead [--reps R] [--scale S] [--only KEY,KEY*,...]
  *
  * Each case builds a fresh simulation per repetition, runs one short warm-up
  * (so that plugin loading, first-touch of port buffers and branch predictors
@@ -28,9 +28,20 @@
 static lam_registry *reg;
 static int reps = 5;
 static double scale = 1.0;
-static const char *only = NULL;   /* --only KEY-PREFIX: run matching cases */
+/* --only K1,K2,...: run only these cases ("c.chain*" matches a prefix). */
+static const char *only = NULL;
 
-static int want(const char *key) { return !only || !strncmp(key, only, strlen(only)); }
+static int want(const char *key) {
+  if (!only) return 1;
+  for (const char *p = only; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k && p[k - 1] == '*' ? !strncmp(key, p, k - 1) : strlen(key) == k && !strncmp(key, p, k))
+      return 1;
+    p += k;
+    if (*p == ',') p++;
+  }
+  return 0;
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -68,7 +79,7 @@ static int64_t scaled(double n) {
 
 /* The workloads.  Each builds a new simulation; `check` is the divergence
  * check interval (1 = the default, 0 = off). */
-enum { W_NULL1, W_CHAIN_ALIAS, W_CHAIN_COPY };
+enum { W_NULL1, W_CHAIN_ALIAS, W_CHAIN_COPY, W_NULL1000 };
 
 typedef struct workload {
   lam_sim *sim;
@@ -90,6 +101,15 @@ static workload build(int kind, int64_t check, int64_t rec_every) {
     add(w.sim, "a", "benchnull.null");
     w.models = 1;
     break;
+  case W_NULL1000: {
+    /* One null model whose port holds 1000 f64: the step still touches
+     * x[0] only, so the difference with the check on and off is the cost
+     * of scanning 1000 elements for NaN/Inf. */
+    lam_arg n = {.key = "n", .num = 1000, .kind = LAM_ARG_NUM};
+    if (lam_sim_add(w.sim, "a", "benchnull.null", &n, 1, 1)) die("a");
+    w.models = 1;
+    break;
+  }
   case W_CHAIN_ALIAS:
     /* a.x -> b.in -> (b.out) -> c.in -> (c.out) -> d.in: three aliasing
      * links, so the links phase only walks and skips them. */
@@ -159,7 +179,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
       only = argv[++i];
     } else {
-      fprintf(stderr, "usage: host_overhead [--reps R] [--scale S] [--only KEY-PREFIX]\n");
+      fprintf(stderr, "usage: host_overhead [--reps R] [--scale S] [--only KEY,KEY*,...]\n");
       return 2;
     }
   }
@@ -175,6 +195,33 @@ int main(int argc, char **argv) {
   if (!a || !b) return 1;
   char desc[256];
 
+  /* The floor: the same step function called from a bare C loop through a
+   * function pointer, with a hand-made context (no host at all).  What
+   * lam_sim_run adds is the difference with c.null1. */
+  if (want("c.floor")) {
+    const lam_model_def *d = lam_registry_model(reg, "benchnull.null");
+    int64_t one = 1, n = scaled(1e8);
+    lam_buf *x = lam_buf_new(LAM_F64, 1, &one);
+    if (!d || !x) die("floor");
+    lam_buf *ports[1] = {x};
+    lam_model_ctx ctx = {.struct_size = sizeof ctx, .ports = ports, .period = 1, .dt = 0.1};
+    int (*volatile stepp)(void *, lam_model_ctx *, int64_t) = d->step;
+    for (int r = 0; r < reps; r++) {
+      int (*step)(void *, lam_model_ctx *, int64_t) = stepp;
+      double t0 = now_s();
+      for (int64_t t = 0; t < n; t++) {
+        ctx.tick = t;
+        if (step(NULL, &ctx, 1)) die("floor step");
+      }
+      a[r] = (now_s() - t0) * 1e9 / (double)n;
+    }
+    if (lam_buf_get(x, 0) != (double)n * reps) die("floor count");
+    lam_buf_free(x);
+    snprintf(desc, sizeof desc, "floor: benchnull.null's step called from a bare C loop, %lld calls",
+             (long long)n);
+    report("c.floor", a, reps, "ns/step", desc);
+  }
+
   /* The stepping cases: ns per model-step (and per tick in the text). */
   static const struct {
     const char *key;
@@ -185,6 +232,8 @@ int main(int argc, char **argv) {
   } cases[] = {
       {"c.null1", W_NULL1, 1, 0, 1e8, "1 null model, NaN check every step (default)"},
       {"c.null1_nocheck", W_NULL1, 0, 0, 1e8, "1 null model, NaN check off"},
+      {"c.null1000_check", W_NULL1000, 1, 0, 1e6, "1 null model with a 1000-element port, NaN check every step"},
+      {"c.null1000_nocheck", W_NULL1000, 0, 0, 1e6, "1 null model with a 1000-element port, NaN check off"},
       {"c.chain_alias", W_CHAIN_ALIAS, 1, 0, 2.5e7, "4 models, 3 aliasing links"},
       {"c.chain_copy", W_CHAIN_COPY, 1, 0, 2.5e7, "4 models, 3 copying links (into STATE ports)"},
       {"c.chain_alias_rec1", W_CHAIN_ALIAS, 1, 1, 1e7,
@@ -198,9 +247,8 @@ int main(int argc, char **argv) {
     if (!want(cases[c].key)) continue;
     int64_t n = scaled(cases[c].ticks);
     measure(cases[c].kind, cases[c].check, cases[c].rec_every, n, a, b);
-    double per_tick = median(b, reps);
-    snprintf(desc, sizeof desc, "%s; %lld ticks, %.3g ns/tick", cases[c].what, (long long)n,
-             per_tick);
+    snprintf(desc, sizeof desc, "%s; %lld ticks (ns per model-step = ns per tick / %d)",
+             cases[c].what, (long long)n, cases[c].kind == W_NULL1 || cases[c].kind == W_NULL1000 ? 1 : 4);
     report(cases[c].key, a, reps, "ns/step", desc);
   }
 

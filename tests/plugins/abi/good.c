@@ -294,7 +294,7 @@ static const lam_model_def models[] = {
      .params = counter_params, .ports = counter_ports, .methods = counter_methods,
      .create = counter_create, .reset = counter_reset, .step = counter_step,
      .destroy = counter_destroy, .save_state = counter_save,
-     .load_state = counter_load, .flags = LAM_MODEL_STOCHASTIC},
+     .load_state = counter_load},
     {.name = "good.plain", .doc = "counts its steps into a grid",
      .params = plain_params, .ports = plain_ports, .create = plain_create,
      .step = plain_step, .destroy = plain_destroy},
