@@ -88,7 +88,8 @@ $(LUALINK):
 
 $(BUILD)/lib/pkgconfig/lamina.pc: scripts/lamina.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(CURDIR)/$(BUILD)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	sed -e 's|@PREFIX@|$(CURDIR)/$(BUILD)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|^includedir=.*|includedir=$(CURDIR)/core/include|' $< > $@
 
 # ---- tests -------------------------------------------------------------------
 $(BUILD)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB)

@@ -194,6 +194,35 @@ lam_buf *lam_buf_slice(lam_buf *b, int32_t dim, int64_t start, int64_t stop,
   return v;
 }
 
+lam_buf *lam_buf_select(lam_buf *b, int32_t dim, int64_t index) {
+  if (!b) {
+    lam_set_error(LAM_EINVAL, "select: buffer is NULL");
+    return NULL;
+  }
+  if (dim < 0 || dim >= b->ndim) {
+    lam_set_error(LAM_EINVAL, "select: dimension %d outside 0..%d", (int)dim, (int)b->ndim - 1);
+    return NULL;
+  }
+  if (index < 0 || index >= b->shape[dim]) {
+    lam_set_error(LAM_EINVAL, "select: index %lld outside [0, %lld) of dimension %d",
+                  (long long)index, (long long)b->shape[dim], (int)dim);
+    return NULL;
+  }
+  lam_buf *v = view_of(b);
+  if (!v) return NULL;
+  v->data = (char *)b->data + (size_t)(index * b->strides[dim]) * lam_dtype_size(b->dtype);
+  for (int32_t d = dim; d < b->ndim - 1; d++) {
+    v->shape[d] = b->shape[d + 1];
+    v->strides[d] = b->strides[d + 1];
+  }
+  v->ndim = b->ndim - 1;
+  v->shape[v->ndim] = 0;
+  v->strides[v->ndim] = 0;
+  v->size = b->shape[dim] ? b->size / b->shape[dim] : 0;
+  set_flags(v);
+  return v;
+}
+
 lam_buf *lam_buf_reshape(lam_buf *b, int32_t ndim, const int64_t *shape) {
   if (!b) {
     lam_set_error(LAM_EINVAL, "reshape: buffer is NULL");

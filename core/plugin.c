@@ -405,11 +405,13 @@ static int check_shape(const lam_model_def *m, const lam_port_def *pt,
     } else {
       int found = 0;
       for (const lam_param_def *p = m->params; p && p->name; p++)
-        if (!strcmp(p->name, tok) && p->type == LAM_PARAM_I64 && p->min >= 0) found = 1;
+        if (!strcmp(p->name, tok) && p->type == LAM_PARAM_I64 && p->min >= 0 &&
+            !(p->flags & LAM_PARAM_MUTABLE))
+          found = 1;
       if (!found) {
         snprintf(why, whylen,
-                 "model %s port '%s': shape names '%s', which is not a "
-                 "non-negative integer parameter of the model",
+                 "model %s port '%s': shape names '%s', which is not an "
+                 "immutable non-negative integer parameter of the model",
                  m->name, pt->name, tok);
         return -1;
       }

@@ -246,7 +246,7 @@ static void valid_range(const lam_param_def *p, char *buf, size_t n) {
   switch (p->type) {
   case LAM_PARAM_F64:
   case LAM_PARAM_I64:
-    snprintf(buf, n, "%s in [%.17g, %.17g]%s%s", type_name(p->type), p->min,
+    snprintf(buf, n, "%s in [%.15g, %.15g]%s%s", type_name(p->type), p->min,
              p->max, *u ? " " : "", u);
     break;
   case LAM_PARAM_BOOL: snprintf(buf, n, "true or false"); break;
@@ -370,6 +370,18 @@ static int port_shape(const lam_model_def *d, const lam_port_def *pt,
   return LAM_OK;
 }
 
+/* The RNG instance id of a model: a hash (FNV-1a, 64 bit) of its name,
+ * not its position, so adding or reordering other models leaves this
+ * model's random streams unchanged. */
+static uint64_t instance_id(const char *name) {
+  uint64_t h = 1469598103934665603ULL;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    h ^= *p;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
 static int valid_name(const char *s) {
   if (!s || !*s || !(isalpha((unsigned char)*s) || *s == '_')) return 0;
   for (; *s; s++)
@@ -469,7 +481,7 @@ int lam_sim_add(lam_sim *s, const char *name, const char *model,
   m->ctx.params = m->params;
   m->ctx.dt = s->dt * (double)period;
   m->ctx.seed = s->seed;
-  m->ctx.instance = (uint64_t)s->nm;
+  m->ctx.instance = instance_id(name);
   m->ctx.period = period;
   m->ctx.tick = s->tick;
   rc = d->create(&m->ctx, &m->self);
@@ -864,6 +876,7 @@ int lam_sim_run(lam_sim *s, int64_t n) {
       inst *m = s->m[i];
       if (m->next_due != t) continue;
       m->ctx.tick = t;
+      m->h.err[0] = '\0';
       int src = m->def->step(m->self, &m->ctx, 1);
       if (src) {
         s->tick = t;

@@ -66,6 +66,9 @@ void lam_buf_free(lam_buf *b);
  * The view shares memory with b and keeps b's storage alive.  step >= 1. */
 lam_buf *lam_buf_slice(lam_buf *b, int32_t dim, int64_t start, int64_t stop,
                        int64_t step);
+/* A view of b with dimension `dim` fixed at `index` (one dimension fewer),
+ * e.g. a column of a matrix.  Shares memory and keeps b's storage alive. */
+lam_buf *lam_buf_select(lam_buf *b, int32_t dim, int64_t index);
 /* A view with a new shape of the same size; b must be contiguous. */
 lam_buf *lam_buf_reshape(lam_buf *b, int32_t ndim, const int64_t *shape);
 /* A new contiguous buffer holding a copy of b converted to `dtype` (0 keeps

@@ -167,11 +167,13 @@ function Buf:slice(i, j, step, dim)
 end
 -- b:rows(i, j): rows i..j inclusive of the first dimension.
 function Buf:rows(i, j) return self:slice(i, j, 1, 1) end
--- b:col(j): column j of a 2-d buffer, as a 1-d strided view.
+-- b:col(j): column j of a 2-d buffer, as a 1-d strided view (writes go
+-- through); b:row(i): row i, one dimension fewer.
 function Buf:col(j)
-  local v = self:slice(j, j, 1, 2)
-  return v:reshape_view({ v:shape()[1] })
+  if self._b.ndim ~= 2 then core.fail("col: expected a 2-d buffer, got " .. self._b.ndim .. "-d") end
+  return wrap(C.lam_buf_select(self._b, 1, j - 1))
 end
+function Buf:row(i) return wrap(C.lam_buf_select(self._b, 0, i - 1)) end
 function Buf:reshape_view(shape)
   local s, n = to_shape(shape)
   local src = self:is_contiguous() and self or self:copy()

@@ -129,11 +129,10 @@ function Sim:link(src, dst) core.check(C.lam_sim_link(self._s, src, dst)) return
 -- sim:set(path, value): value a buffer, a table, or a number (fills).
 function Sim:set(path, v)
   if type(v) == "number" then
-    self:port(path):fill(v)
-    return self
+    local p = self:port(path)
+    v = bufm.new(p:shape(), p:dtype()):fill(v)
   end
-  local b = bufm.coerce(v)
-  core.check(C.lam_sim_set(self._s, path, b))
+  core.check(C.lam_sim_set(self._s, path, (bufm.coerce(v))))
   return self
 end
 
@@ -211,7 +210,9 @@ function Sim:every(p, fn, start)
   if type(fn) ~= "function" then core.fail("every: expected a function") end
   local k = self:ticks(p, "every")
   if k < 1 then core.fail("every: period must be at least one step") end
-  return push_event(self, start and self:ticks(start, "every start") or self:tick() + k, fn, k)
+  local first = start and self:ticks(start, "every start") or self:tick() + k
+  if first < self:tick() then core.fail("every: start " .. start .. " ms is in the past") end
+  return push_event(self, first, fn, k)
 end
 
 -- Advances n ticks, stopping at each Lua event.
@@ -234,7 +235,7 @@ function Sim:run_ticks(n)
     local rc = C.lam_sim_run(s, nxt - cur)
     if rc ~= 0 then
       C.lam_sim_progress(s, 0)
-      core.check(rc, "run")
+      core.check(rc)
     end
     cur = nxt
   end

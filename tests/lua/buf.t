@@ -4,7 +4,7 @@
 local tap = require "tap"
 local lam = require "lamina"
 local B = lam.buf
-tap.plan(30)
+tap.plan(32)
 
 local b = B.from({ { 1, 2, 3 }, { 4, 5, 6 } })
 tap.is(table.concat(b:shape(), "x"), "2x3", "from: shape of a nested table")
@@ -23,7 +23,10 @@ tap.is(table.concat(r:shape(), "x"), "1x3", "rows(2, 2) shape")
 r:set(40, 1, 1)
 tap.is(b:get(2, 1), 40, "a view writes through to its owner")
 local col = b:col(2)
-tap.is(table.concat(col:totable(), ","), "2,5", "col(2) is a strided view")
+tap.is(table.concat(col:totable(), ","), "2,5", "col(2) holds the column")
+col:set(50, 2)
+tap.is(b:get(2, 2), 50, "col(2) is a view: writes reach the owner")
+tap.is(table.concat(b:row(1):totable(), ","), "1,2,3", "row(1) is the first row")
 tap.ok(not b:slice(1, 2, 1, 2):is_contiguous(), "a column slice is not contiguous")
 
 do -- a view keeps its owner alive after the owner's last Lua reference goes
