@@ -97,7 +97,7 @@ $(BUILD)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -L$(BUILD)/lib -llamina -lm \
 	  -Wl,-rpath,'$$ORIGIN/../../lib'
 
-$(BUILD)/tests/abi/%.so: tests/plugins/abi/%.c core/include/lamina_plugin.h
+$(BUILD)/tests/abi/%.so: tests/plugins/abi/%.c tests/plugins/abi/tiny.h core/include/lamina_plugin.h
 	@mkdir -p $(dir $@)
 	$(CC) $(STD) $(WARN) -Wno-missing-prototypes $(OPT) -Icore/include -fPIC \
 	  -shared -fvisibility=hidden -o $@ $< -lm

@@ -2,59 +2,6 @@
  * bad_default.c - a parameter whose default (25) lies outside its own
  * range [-10, 10]: an invalid schema; the refusal must name the parameter.
  */
-#include <stdint.h>
-#include <string.h>
-
-#include "lamina_plugin.h"
-
-static const lam_host_api *api;
-
-/* A small but real model: x += gain * dt per step. */
-static const lam_param_def tiny_params[] = {
-    {.name = "gain", .doc = "slope of x", .units = "1/ms", .def = 25,
-     .min = -10, .max = 10, .type = LAM_PARAM_F64},
-    {.name = "n", .doc = "number of units", .def = 1, .min = 1, .max = 16,
-     .type = LAM_PARAM_I64},
-    {.name = NULL}};
-
-static const lam_port_def tiny_ports[] = {
-    {.name = "x", .doc = "integrated value", .shape = "n", .dtype = LAM_F64,
-     .dir = LAM_PORT_OUT},
-    {.name = NULL}};
-
-static int tiny_create(lam_model_ctx *ctx, void **self) {
-  *self = api->alloc(1);
-  return *self ? LAM_OK : LAM_ENOMEM;
-}
-
-static int tiny_step(void *self, lam_model_ctx *ctx, int64_t n) {
-  lam_buf *x = ctx->ports[0];
-  for (int64_t s = 0; s < n; s++)
-    for (int64_t i = 0; i < x->size; i++)
-      ((double *)x->data)[i] += ctx->params[0] * ctx->dt;
-  return LAM_OK;
-}
-
-static void tiny_destroy(void *self, lam_model_ctx *ctx) { api->free(self); }
-
-#define MODEL(fam)                                                         \
-  {.name = fam ".tiny", .doc = "x += gain dt", .params = tiny_params,       \
-   .ports = tiny_ports, .create = tiny_create, .step = tiny_step,          \
-   .destroy = tiny_destroy}
-
-static const lam_model_def models[] = {MODEL("bad_default"), {.name = NULL}};
-
-static const lam_plugin_desc desc = {
-    LAM_DESC_SIZES,
-    .name = "bad_default",
-    .version = "0.1.0",
-    .licence = "MIT",
-    .build = LAM_BUILD_INFO,
-    .models = models,
-};
-
-LAM_PLUGIN_EXPORT const lam_plugin_desc *
-lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen) {
-  api = host->api;
-  return &desc;
-}
+#define TINY_FAMILY "bad_default"
+#define TINY_GAIN_DEFAULT 25 /* outside [-10, 10] */
+#include "tiny.h"
