@@ -40,6 +40,7 @@ typedef struct inst {
   int64_t period;
   int64_t next_due;            /* next tick at which the model steps */
   int64_t steps;               /* steps taken since creation or reset */
+  int64_t check_left;          /* steps until the next divergence check */
   int32_t created;             /* create() succeeded: destroy() is due */
 } inst;
 
@@ -100,6 +101,14 @@ struct lam_sim {
 
 static int32_t quiet_flag = 0;
 void lam_set_quiet(int32_t q) { quiet_flag = q; }
+
+/* isatty() is a system call (an ioctl: ~0.3 us on a virtual machine) and
+ * lam_sim_run is entered once per Lua event, so it is asked once. */
+static int stderr_is_tty(void) {
+  static int cached = -1;
+  if (cached < 0) cached = isatty(2);
+  return cached;
+}
 
 /* Grows a dynamic array by one element; returns the new slot or NULL. */
 static void *grow(void *arrp, int32_t *n, size_t elem) {
@@ -788,7 +797,62 @@ static void draw_progress(lam_sim *s, double t0, int64_t tick0, int64_t t) {
   fflush(stderr);
 }
 
-static int diverged(lam_sim *s, inst *m, int64_t t) {
+/* 1 when every element is finite.  x * 0 is +-0 for finite x and NaN for
+ * NaN and +-Inf, so the sums stay 0 exactly when everything is finite:
+ * no branch per element, four independent accumulators.  Short ports take
+ * the plain loop (less set-up). */
+static inline int all_finite_f64(const double *p, int64_t n) {
+  if (n < 8) {
+    for (int64_t j = 0; j < n; j++)
+      if (!isfinite(p[j])) return 0;
+    return 1;
+  }
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    a0 += p[j] * 0.0;
+    a1 += p[j + 1] * 0.0;
+    a2 += p[j + 2] * 0.0;
+    a3 += p[j + 3] * 0.0;
+  }
+  for (; j < n; j++) a0 += p[j] * 0.0;
+  return (a0 + a1) + (a2 + a3) == 0;
+}
+
+static inline int all_finite_f32(const float *p, int64_t n) {
+  if (n < 8) {
+    for (int64_t j = 0; j < n; j++)
+      if (!isfinite(p[j])) return 0;
+    return 1;
+  }
+  float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    a0 += p[j] * 0.0f;
+    a1 += p[j + 1] * 0.0f;
+    a2 += p[j + 2] * 0.0f;
+    a3 += p[j + 3] * 0.0f;
+  }
+  for (; j < n; j++) a0 += p[j] * 0.0f;
+  return (a0 + a1) + (a2 + a3) == 0;
+}
+
+/* The hot test after a step.  Ports are host-allocated contiguous buffers
+ * (an aliased port is the writer's own buffer), so the flat scans apply;
+ * anything else goes to the exact scan. */
+static inline int ports_finite(const inst *m) {
+  for (int32_t k = 0; k < m->ncheck; k++) {
+    const lam_buf *b = m->ports[m->check[k]];
+    if (!(b->flags & LAM_BUF_CONTIGUOUS)) return 0;
+    if (!(b->dtype == LAM_F64 ? all_finite_f64(b->data, b->size)
+                              : all_finite_f32(b->data, b->size)))
+      return 0;
+  }
+  return 1;
+}
+
+/* The slow path: finds the first non-finite element and reports it. */
+__attribute__((cold, noinline)) static int diverged(lam_sim *s, inst *m, int64_t t) {
   for (int32_t k = 0; k < m->ncheck; k++) {
     int32_t pi = m->check[k];
     const lam_buf *b = m->ports[pi];
@@ -856,29 +920,63 @@ int lam_sim_run(lam_sim *s, int64_t n) {
     l->seen = l->src->steps;
     lam_buf_assign(l->dst->own[l->dp], l->src->own[l->sp]);
   }
-  int draw = s->progress_end > 0 && !quiet_flag && isatty(2);
+  /* Nothing inside the loop adds models, links, players or recorders, and
+   * a plugin cannot reach *s, so these are loop invariants; as locals the
+   * compiler keeps them in registers across the (opaque) step calls instead
+   * of reloading them every tick. */
+  inst *const *const mods = s->m;
+  const int32_t nm = s->nm;
+  conn *const links = s->links;
+  const int32_t nlinks = s->nlinks;
+  recorder *const recs = s->recs;
+  const int32_t nrecs = s->nrecs;
+  const int32_t nplayers = s->nplayers;
+  const int64_t check_every = s->check_every;
+  int32_t ncopy = 0;
+  for (int32_t i = 0; i < nlinks; i++) ncopy += !links[i].alias;
+  /* A countdown replaces `steps % check_every == 0` (a 64-bit division per
+   * model-step); it fires after the same steps. */
+  for (int32_t i = 0; i < nm; i++) {
+    inst *m = mods[i];
+    m->check_left = check_every && m->ncheck ? check_every - m->steps % check_every : INT64_MAX;
+  }
+  /* The next tick with an action or a recorder sample: one compare per
+   * tick instead of walking the lists. */
+  int64_t next_act = s->act_pos < s->nacts ? s->acts[s->act_pos].tick : INT64_MAX;
+  int64_t next_rec = INT64_MAX;
+  for (int32_t i = 0; i < nrecs; i++)
+    if (recs[i].next < next_rec) next_rec = recs[i].next;
+  int draw = s->progress_end > 0 && !quiet_flag && stderr_is_tty();
   double t0 = draw ? now_s() : 0;
   int64_t tick0 = s->tick, drawn = 0;
   int rc = LAM_OK;
   for (int64_t t = s->tick; t < end; t++) {
     /* 1. actions and players */
-    int touched_recs = 0;
-    while (s->act_pos < s->nacts && s->acts[s->act_pos].tick == t) {
-      action *a = &s->acts[s->act_pos++];
-      run_action(a);
-      touched_recs |= a->kind == ACT_REC;
+    if (t == next_act) {
+      int touched_recs = 0;
+      while (s->act_pos < s->nacts && s->acts[s->act_pos].tick == t) {
+        action *a = &s->acts[s->act_pos++];
+        run_action(a);
+        touched_recs |= a->kind == ACT_REC;
+      }
+      next_act = s->act_pos < s->nacts ? s->acts[s->act_pos].tick : INT64_MAX;
+      if (touched_recs) {
+        next_rec = INT64_MAX;
+        for (int32_t i = 0; i < nrecs; i++) {
+          recs[i].next = lam__rec_next(recs[i].rec, t);
+          if (recs[i].next < next_rec) next_rec = recs[i].next;
+        }
+      }
     }
-    if (touched_recs)
-      for (int32_t i = 0; i < s->nrecs; i++) s->recs[i].next = lam__rec_next(s->recs[i].rec, t);
-    if (s->nplayers) run_players(s, t);
+    if (nplayers) run_players(s, t);
     /* 2. models */
-    for (int32_t i = 0; i < s->nm; i++) {
-      inst *m = s->m[i];
+    for (int32_t i = 0; i < nm; i++) {
+      inst *m = mods[i];
       if (m->next_due != t) continue;
       m->ctx.tick = t;
       m->h.err[0] = '\0';
       int src = m->def->step(m->self, &m->ctx, 1);
-      if (src) {
+      if (__builtin_expect(src != 0, 0)) {
         s->tick = t;
         s->failed = 1;
         char why[sizeof m->h.err];
@@ -889,25 +987,32 @@ int lam_sim_run(lam_sim *s, int64_t n) {
       }
       m->next_due += m->period;
       m->steps++;
-      if (m->ncheck && s->check_every && m->steps % s->check_every == 0 &&
-          (rc = diverged(s, m, t))) {
-        s->tick = t;
-        goto out;
+      if (--m->check_left == 0) {
+        m->check_left = check_every;
+        if (!ports_finite(m) && (rc = diverged(s, m, t))) {
+          s->tick = t;
+          goto out;
+        }
       }
     }
     /* 3. copying links */
-    for (int32_t i = 0; i < s->nlinks; i++) {
-      conn *l = &s->links[i];
+    for (int32_t i = 0; ncopy && i < nlinks; i++) {
+      conn *l = &links[i];
       if (l->alias || l->dst->next_due != t + 1 || l->src->steps == l->seen) continue;
       l->seen = l->src->steps;
       lam_buf_assign(l->dst->own[l->dp], l->src->own[l->sp]);
     }
     /* 4. recorders */
-    for (int32_t i = 0; i < s->nrecs; i++) {
-      recorder *r = &s->recs[i];
-      if (r->next != t) continue;
-      lam__rec_sample(r->rec, r->m->ports[r->port], t);
-      r->next = lam__rec_next(r->rec, t + 1);
+    if (t == next_rec) {
+      next_rec = INT64_MAX;
+      for (int32_t i = 0; i < nrecs; i++) {
+        recorder *r = &recs[i];
+        if (r->next == t) {
+          lam__rec_sample(r->rec, r->m->ports[r->port], t);
+          r->next = lam__rec_next(r->rec, t + 1);
+        }
+        if (r->next < next_rec) next_rec = r->next;
+      }
     }
     if (draw && ((t + 1) & 0xffff) == 0) {
       double el = now_s() - t0;

@@ -192,14 +192,44 @@ function Rec:stop(t) core.check(C.lam_sim_at_record(self.sim._s, self.sim:ticks(
 -- Lua events.  sim:at(t_ms, fn) runs fn(sim) once; sim:every(p_ms, fn)
 -- runs it every p ms starting at `start` (default p).  Handlers run between
 -- C runs, never from inside the step loop.
+-- The queue is a binary min-heap on (tick, seq): O(log n) per push and
+-- pop, no comparator closure or table.sort per event, and all of it
+-- compiled by the JIT.  q[1] is always the next event.
+local function before(a, b) return a.tick < b.tick or (a.tick == b.tick and a.seq < b.seq) end
+local function heap_push(q, ev)
+  local i = #q + 1
+  q[i] = ev
+  while i > 1 do
+    local p = math.floor(i / 2)
+    if not before(q[i], q[p]) then break end
+    q[i], q[p] = q[p], q[i]
+    i = p
+  end
+end
+local function heap_pop(q)
+  local n = #q
+  local top = q[1]
+  q[1] = q[n]
+  q[n] = nil
+  n = n - 1
+  local i = 1
+  while true do
+    local l, r, m = 2 * i, 2 * i + 1, i
+    if l <= n and before(q[l], q[m]) then m = l end
+    if r <= n and before(q[r], q[m]) then m = r end
+    if m == i then break end
+    q[i], q[m] = q[m], q[i]
+    i = m
+  end
+  return top
+end
 local function push_event(self, tick, fn, every)
   self._seq = self._seq + 1
   local ev = { tick = tick, seq = self._seq, fn = fn, every = every }
-  local q = self._events
-  q[#q + 1] = ev
-  table.sort(q, function(a, b) return a.tick < b.tick or (a.tick == b.tick and a.seq < b.seq) end)
+  heap_push(self._events, ev)
   return ev
 end
+
 function Sim:at(t, fn)
   if type(fn) ~= "function" then core.fail("at: expected a function") end
   local tick = self:ticks(t, "at")
@@ -227,7 +257,7 @@ function Sim:run_ticks(n)
   -- that tick is executed.
   while cur < stop do
     while q[1] and q[1].tick == cur do
-      local ev = table.remove(q, 1)
+      local ev = heap_pop(q)
       if ev.every then push_event(self, ev.tick + ev.every, ev.fn, ev.every) end
       ev.fn(self)
     end

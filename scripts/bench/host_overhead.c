@@ -15,7 +15,9 @@
  *
  * Output: one line per case, tab-separated,
  *   RESULT <key> <median> <min> <max> <unit> <reps> <description>
- * which scripts/bench/run turns into the table.
+ * scripts/bench/run calls it with --reps 1 once per round (each repetition
+ * in its own process, see docs/performance.md) and takes the median over
+ * the rounds.
  */
 #include <stdint.h>
 #include <stdio.h>

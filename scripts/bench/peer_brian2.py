@@ -47,9 +47,11 @@ def report(key, values, unit, desc):
 
 
 def python_loop():
-    import numpy as np
-
-    x = np.zeros(1)
+    try:
+        import numpy as np
+        x, what = np.zeros(1), "a NumPy array (numpy %s)" % np.__version__
+    except ImportError:  # python3-numpy missing: a list does the same job
+        x, what = [0.0], "a Python list (numpy not installed)"
 
     def step(x):
         x[0] += 1
@@ -64,8 +66,8 @@ def python_loop():
         per.append((time.perf_counter() - t0) * 1e9 / n)
         assert x[0] == n
     report("peer.python_loop", per, "ns/step",
-           "plain Python loop, one call per step doing x[0] += 1 on a NumPy "
-           "array, %d steps (numpy %s)" % (n, np.__version__))
+           "plain Python loop, one call per step doing x[0] += 1 on %s, %d steps"
+           % (what, n))
 
 
 def brian2_peer():
