@@ -21,7 +21,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
 PKGS    := luajit nettle openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIB_LIBS   := $(shell pkg-config --libs nettle openblas 2>/dev/null) -ldl -lm
+LIB_LIBS   := $(shell pkg-config --libs nettle openblas zlib 2>/dev/null) -ldl -lm
 LUA_CFLAGS := $(shell pkg-config --cflags luajit 2>/dev/null)
 LUA_LIBS   := $(shell pkg-config --libs luajit 2>/dev/null)
 GIT_REV    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
@@ -133,6 +133,7 @@ run:
 	$(CMD) run examples/quickstart.lua
 
 bench: all
+	scripts/install-deps --bench || echo "bench: peers missing; their rows will be skipped"
 	scripts/bench/run
 
 # ---- install ---------------------------------------------------------------
