@@ -23,6 +23,7 @@ function lam.build_info() return ffi.string(C.lam_build_info()) end
 lam.buf = bufm
 lam.sim = setmetatable({ Sim = simm.Sim }, { __call = function(_, opts) return simm.new(opts) end })
 lam.context = context
+lam.data = require "lamina.data"
 
 -- The root seed of this run (--seed, or the fixed default 1).
 function lam.seed() return context.seed end
