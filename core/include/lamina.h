@@ -326,6 +326,58 @@ int lam_sim_call(lam_sim *sim, const char *model, const char *method,
 int lam_sim_save_state(lam_sim *sim, const char *model, lam_buf **out);
 int lam_sim_load_state(lam_sim *sim, const char *model, const lam_buf *in);
 
+/* ------------------------------------------------------------------ */
+/* Files (npy.c)                                                        */
+/* ------------------------------------------------------------------ */
+
+/* NumPy .npy files and .npz archives (np.load reads what these write and
+ * these read what np.save / np.savez / np.savez_compressed write).  Errors
+ * are one line naming the file (and the member) and the problem. */
+
+/* Writes b (any strides; stored in C order) as a .npy v1.0 file, padded to
+ * 64 bytes like NumPy >= 1.24.  The file appears atomically (temporary file
+ * in the same directory, fsync, rename).  An existing file is an error
+ * (LAM_EIO) unless overwrite != 0.  LAM_EINVAL for a NULL buffer. */
+int lam_npy_save(const char *path, const lam_buf *b, int32_t overwrite);
+/* Reads a .npy file (v1.0, v2.0 or v3.0; '<f4' '<f8' '<i4' '<i8' '|u1', also
+ * with '=' ; fortran_order True is transposed into C order) into a new
+ * contiguous buffer the caller owns.  NULL with an error for a missing file
+ * (LAM_ENOTFOUND), a malformed or unsupported one (big-endian, other
+ * dtypes, more than 4 dimensions), or sizes that disagree with the file. */
+lam_buf *lam_npy_load(const char *path);
+
+/* An .npz being written; members are added one at a time and the archive
+ * appears under `path` only at lam_npz_close. */
+typedef struct lam_npz_writer lam_npz_writer;
+/* compress: 0 stores members (np.savez), 1..9 deflates them at that zlib
+ * level (np.savez_compressed).  An existing file is an error unless
+ * overwrite != 0.  Zip64 records are written when a size or offset reaches
+ * 0xFFFFFFFF (or LAMINA_ZIP64_THRESHOLD bytes, for tests) or there are more
+ * than 65534 members.  NULL on failure. */
+lam_npz_writer *lam_npz_open(const char *path, int32_t compress, int32_t overwrite);
+/* Adds b as member "<name>.npy".  name must be non-empty, without '/' or
+ * '\\', and not added before.  A refused argument leaves the writer usable;
+ * after an I/O failure only lam_npz_close/lam_npz_discard remain, and close
+ * reports the failure. */
+int lam_npz_add(lam_npz_writer *w, const char *name, const lam_buf *b);
+/* Writes the central directory, fsyncs and moves the archive into place.
+ * Frees w whatever the outcome (NULL gives LAM_EINVAL). */
+int lam_npz_close(lam_npz_writer *w);
+/* Frees w and removes its temporary file without writing anything.
+ * NULL is a no-op. */
+void lam_npz_discard(lam_npz_writer *w);
+/* Number of members of an archive, or a negative status. */
+int32_t lam_npz_count(const char *path);
+/* The member keys (".npy" dropped, archive order) joined by '\n' into out,
+ * NUL-terminated.  Returns the size needed including the NUL (call with
+ * out = NULL, cap = 0 to learn it); when cap is too small out gets "" (if
+ * cap > 0).  A negative status when the archive cannot be read. */
+int64_t lam_npz_names(const char *path, char *out, int64_t cap);
+/* Reads member "<name>.npy" (or exactly `name`) into a new buffer, checking
+ * its CRC-32.  Stored and deflated members, data descriptors and zip64 are
+ * handled.  NULL with an error (LAM_ENOTFOUND for a missing member). */
+lam_buf *lam_npz_load(const char *path, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

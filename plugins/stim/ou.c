@@ -30,13 +30,7 @@ enum { P_CHANNELS, P_TAU, P_SIGMA, P_MU, P_X0, P_STATIONARY };
 enum { PORT_X };
 
 const lam_param_def stim__ou_params[] = {
-    {.name = "channels",
-     .doc = "number of independent processes",
-     .units = "",
-     .def = 1,
-     .min = 1,
-     .max = STIM_MAX_CHANNELS,
-     .type = LAM_PARAM_I64},
+    STIM_CHANNELS_PARAM("number of independent processes"),
     {.name = "tau",
      .doc = "relaxation time constant (> 0)",
      .units = "ms",
@@ -88,8 +82,7 @@ const lam_port_def stim__ou_ports[] = {
     {.name = NULL}};
 
 typedef struct {
-  int64_t channels;
-  int64_t steps;
+  stim_head h;
   lam_rng *rng; /* per-channel noise streams (LAM_RNG_NOISE) */
 } ou;
 
@@ -97,44 +90,34 @@ int stim__ou_create(lam_model_ctx *ctx, void **self) {
   int64_t n = stim__channels(ctx, P_CHANNELS);
   if (!stim__port(ctx, PORT_X, "x", LAM_F64, n))
     return LAM_EINVAL;
-  ou *p = stim__alloc(ctx, 1, sizeof *p);
+  lam_rng *rng;
+  ou *p = stim__new_streams(ctx, STIM_TAG_OU, n, sizeof *p, &rng);
   if (!p)
     return LAM_ENOMEM;
-  p->channels = n;
-  p->rng = stim__alloc(ctx, n, sizeof *p->rng);
-  if (!p->rng) {
-    stim__api->free(p);
-    return LAM_ENOMEM;
-  }
-  int rc = stim__ou_reset(p, ctx);
-  if (rc != LAM_OK) {
-    stim__ou_destroy(p, ctx);
-    return rc;
-  }
-  *self = p;
-  return LAM_OK;
+  p->rng = rng;
+  return stim__create_finish(ctx, p, self, stim__ou_reset, stim__ou_destroy);
 }
 
 int stim__ou_reset(void *self, lam_model_ctx *ctx) {
   ou *p = self;
-  double *x = stim__port(ctx, PORT_X, "x", LAM_F64, p->channels);
+  double *x = stim__port(ctx, PORT_X, "x", LAM_F64, p->h.channels);
   if (!x)
     return LAM_EINVAL;
-  p->steps = 0;
-  stim__rng_seed(ctx, p->rng, p->channels, LAM_RNG_NOISE);
+  p->h.steps = 0;
+  stim__rng_seed(ctx, p->rng, p->h.channels, LAM_RNG_NOISE);
   const double *par = ctx->params;
   if (par[P_STATIONARY] != 0.0) {
     /* The initial draws come from separate streams (LAM_RNG_INIT), so the
      * noise sequence is the same with and without `stationary`. */
     double sd = par[P_SIGMA] * sqrt(par[P_TAU] / 2.0);
-    for (int64_t c = 0; c < p->channels; c++) {
+    for (int64_t c = 0; c < p->h.channels; c++) {
       lam_rng r;
       stim__api->rng_init(&r, ctx->seed, ctx->instance, LAM_RNG_INIT,
                           (uint64_t)c);
       x[c] = par[P_MU] + sd * stim__api->rng_normal(&r);
     }
   } else {
-    for (int64_t c = 0; c < p->channels; c++)
+    for (int64_t c = 0; c < p->h.channels; c++)
       x[c] = par[P_X0];
   }
   return LAM_OK;
@@ -142,7 +125,7 @@ int stim__ou_reset(void *self, lam_model_ctx *ctx) {
 
 int stim__ou_step(void *self, lam_model_ctx *ctx, int64_t n) {
   ou *p = self;
-  const int64_t nc = p->channels;
+  const int64_t nc = p->h.channels;
   double *x = stim__port(ctx, PORT_X, "x", LAM_F64, nc);
   if (!x)
     return LAM_EINVAL;
@@ -164,54 +147,37 @@ int stim__ou_step(void *self, lam_model_ctx *ctx, int64_t n) {
   for (int64_t s = 0; s < n; s++) {
     for (int64_t c = 0; c < nc; c++)
       x[c] = mu + (x[c] - mu) * a + b * normal(&p->rng[c]);
-    p->steps++;
+    p->h.steps++;
   }
   return LAM_OK;
 }
 
 void stim__ou_destroy(void *self, lam_model_ctx *ctx) {
   ou *p = self;
-  if (!p)
-    return;
-  stim__api->free(p->rng);
-  stim__api->free(p);
-}
-
-static size_t payload_size(const ou *p) {
-  return sizeof(int64_t) +
-         (size_t)p->channels * (sizeof(lam_rng) + sizeof(double));
+  stim__free_with(p, p ? p->rng : NULL);
 }
 
 int stim__ou_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   ou *p = self;
-  const int64_t nc = p->channels;
+  const int64_t nc = p->h.channels;
   const double *x = stim__port(ctx, PORT_X, "x", LAM_F64, nc);
   if (!x)
     return LAM_EINVAL;
-  unsigned char *w =
-      stim__state_new(ctx, STIM_TAG_OU, nc, payload_size(p), out);
+  unsigned char *w = stim__streams_save(ctx, &p->h, p->rng, sizeof *x, out);
   if (!w)
     return LAM_ENOMEM;
-  memcpy(w, &p->steps, sizeof p->steps);
-  w += sizeof p->steps;
-  memcpy(w, p->rng, (size_t)nc * sizeof *p->rng);
-  w += (size_t)nc * sizeof *p->rng;
   memcpy(w, x, (size_t)nc * sizeof *x);
   return LAM_OK;
 }
 
 int stim__ou_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   ou *p = self;
-  const int64_t nc = p->channels;
-  const unsigned char *r =
-      stim__state_open(ctx, STIM_TAG_OU, nc, in, payload_size(p), NULL);
+  const int64_t nc = p->h.channels;
+  const unsigned char *r = stim__streams_open(ctx, &p->h, in, sizeof(double));
   double *x = r ? stim__port(ctx, PORT_X, "x", LAM_F64, nc) : NULL;
   if (!x)
     return LAM_EINVAL;
-  memcpy(&p->steps, r, sizeof p->steps);
-  r += sizeof p->steps;
-  memcpy(p->rng, r, (size_t)nc * sizeof *p->rng);
-  r += (size_t)nc * sizeof *p->rng;
+  r = stim__streams_read(&p->h, p->rng, r);
   memcpy(x, r, (size_t)nc * sizeof *x);
   return LAM_OK;
 }

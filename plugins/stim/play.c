@@ -30,13 +30,7 @@ enum { HOLD_LAST = 0, HOLD_ZERO = 1 };
 enum { PORT_VALUE };
 
 const lam_param_def stim__play_params[] = {
-    {.name = "channels",
-     .doc = "number of columns of the loaded buffer",
-     .units = "",
-     .def = 1,
-     .min = 1,
-     .max = STIM_MAX_CHANNELS,
-     .type = LAM_PARAM_I64},
+    STIM_CHANNELS_PARAM("number of columns of the loaded buffer"),
     {.name = "loop",
      .doc = "start again at row 0 after the last row",
      .units = "",
@@ -61,28 +55,13 @@ const lam_port_def stim__play_ports[] = {
     {.name = NULL}};
 
 typedef struct {
-  int64_t channels;
-  int64_t steps; /* steps since the last load or reset */
-  int64_t rows;  /* T; 0 when nothing is loaded */
-  double *data;  /* rows x channels, row-major */
+  stim_head h;  /* h.steps: steps since the last load or reset */
+  int64_t rows; /* T; 0 when nothing is loaded */
+  double *data; /* rows x channels, row-major */
 } play;
 
 int stim__play_create(lam_model_ctx *ctx, void **self) {
-  int64_t n = stim__channels(ctx, P_CHANNELS);
-  if (!stim__port(ctx, PORT_VALUE, "value", LAM_F64, n))
-    return LAM_EINVAL;
-  play *p = stim__alloc(ctx, 1, sizeof *p);
-  if (!p)
-    return LAM_ENOMEM;
-  p->channels = n;
-  *self = p;
-  return LAM_OK;
-}
-
-int stim__play_reset(void *self, lam_model_ctx *ctx) {
-  play *p = self;
-  p->steps = 0;
-  return LAM_OK;
+  return stim__create_value(ctx, STIM_TAG_PLAY, sizeof(play), self);
 }
 
 /* The row step k outputs, or -1 for zeros. */
@@ -98,29 +77,24 @@ static int64_t row_of(const play *p, const lam_model_ctx *ctx, int64_t k) {
 
 int stim__play_step(void *self, lam_model_ctx *ctx, int64_t n) {
   play *p = self;
-  const int64_t nc = p->channels;
-  double *v = stim__port(ctx, PORT_VALUE, "value", LAM_F64, nc);
+  const int64_t nc = p->h.channels;
+  int64_t k;
+  int rc;
+  double *v = stim__value_steps(ctx, &p->h, n, &k, &rc);
   if (!v)
-    return LAM_EINVAL;
-  if (n <= 0)
-    return LAM_OK;
+    return rc;
   /* Only the last of the n steps is visible in the port. */
-  p->steps += n - 1;
-  int64_t r = row_of(p, ctx, p->steps);
+  int64_t r = row_of(p, ctx, k);
   if (r < 0)
     memset(v, 0, (size_t)nc * sizeof *v);
   else
     memcpy(v, p->data + r * nc, (size_t)nc * sizeof *v);
-  p->steps++;
   return LAM_OK;
 }
 
 void stim__play_destroy(void *self, lam_model_ctx *ctx) {
   play *p = self;
-  if (!p)
-    return;
-  stim__api->free(p->data);
-  stim__api->free(p);
+  stim__free_with(p, p ? p->data : NULL);
 }
 
 /* Element i (an offset in elements) of a buffer of any dtype, as double. */
@@ -142,7 +116,7 @@ static double elem(const lam_buf *b, int64_t i) {
 static int play_load(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                      int32_t n_in, lam_buf **out) {
   play *p = self;
-  const int64_t nc = p->channels;
+  const int64_t nc = p->h.channels;
   if (n_in != 1 || !in || !in[0]) {
     stim__api->set_error(ctx->host,
                          "expected one buffer [T, channels], got %d "
@@ -204,7 +178,7 @@ static int play_load(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   stim__api->free(p->data);
   p->data = d;
   p->rows = rows;
-  p->steps = 0;
+  p->h.steps = 0;
   return LAM_OK;
 }
 
@@ -221,7 +195,7 @@ static int play_position(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     stim__api->set_error(ctx->host, "out of memory");
     return LAM_ENOMEM;
   }
-  int64_t next = p->steps;
+  int64_t next = p->h.steps;
   if (p->rows > 0 && next >= p->rows)
     next = ctx->params[P_LOOP] != 0.0 ? next % p->rows : p->rows;
   else if (p->rows == 0)
@@ -247,12 +221,12 @@ const lam_method_def stim__play_methods[] = {
 /* Payload: steps, rows, then the rows x channels doubles. */
 int stim__play_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   play *p = self;
-  size_t data = (size_t)p->rows * (size_t)p->channels * sizeof(double);
-  unsigned char *w = stim__state_new(ctx, STIM_TAG_PLAY, p->channels,
+  size_t data = (size_t)p->rows * (size_t)p->h.channels * sizeof(double);
+  unsigned char *w = stim__state_new(ctx, STIM_TAG_PLAY, p->h.channels,
                                      2 * sizeof(int64_t) + data, out);
   if (!w)
     return LAM_ENOMEM;
-  memcpy(w, &p->steps, sizeof p->steps);
+  memcpy(w, &p->h.steps, sizeof p->h.steps);
   memcpy(w + sizeof(int64_t), &p->rows, sizeof p->rows);
   if (data)
     memcpy(w + 2 * sizeof(int64_t), p->data, data);
@@ -263,7 +237,7 @@ int stim__play_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   play *p = self;
   size_t len = 0;
   const unsigned char *r =
-      stim__state_open(ctx, STIM_TAG_PLAY, p->channels, in, 0, &len);
+      stim__state_open(ctx, STIM_TAG_PLAY, p->h.channels, in, 0, &len);
   if (!r)
     return LAM_EINVAL;
   int64_t steps, rows;
@@ -271,14 +245,14 @@ int stim__play_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
     goto bad;
   memcpy(&steps, r, sizeof steps);
   memcpy(&rows, r + sizeof(int64_t), sizeof rows);
-  const size_t row_bytes = (size_t)p->channels * sizeof(double);
+  const size_t row_bytes = (size_t)p->h.channels * sizeof(double);
   if (steps < 0 || rows < 0 ||
       (uint64_t)rows > (len - 2 * sizeof(int64_t)) / row_bytes ||
       len - 2 * sizeof(int64_t) != (size_t)rows * row_bytes)
     goto bad;
   double *d = NULL;
   if (rows > 0) {
-    d = stim__alloc(ctx, rows, (size_t)p->channels * sizeof *d);
+    d = stim__alloc(ctx, rows, (size_t)p->h.channels * sizeof *d);
     if (!d)
       return LAM_ENOMEM;
     memcpy(d, r + 2 * sizeof(int64_t), len - 2 * sizeof(int64_t));
@@ -286,7 +260,7 @@ int stim__play_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   stim__api->free(p->data);
   p->data = d;
   p->rows = rows;
-  p->steps = steps;
+  p->h.steps = steps;
   return LAM_OK;
 bad:
   stim__api->set_error(ctx->host, "corrupt state (sizes do not match)");

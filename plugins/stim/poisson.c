@@ -27,13 +27,7 @@ enum { P_CHANNELS, P_RATE };
 enum { PORT_RATE, PORT_SPIKES, PORT_COUNT };
 
 const lam_param_def stim__poisson_params[] = {
-    {.name = "channels",
-     .doc = "number of independent spike trains",
-     .units = "",
-     .def = 1,
-     .min = 1,
-     .max = STIM_MAX_CHANNELS,
-     .type = LAM_PARAM_I64},
+    STIM_CHANNELS_PARAM("number of independent spike trains"),
     {.name = "rate",
      .doc = "initial rate of every channel; copied into the `rate` port at "
             "create and reset",
@@ -69,8 +63,7 @@ const lam_port_def stim__poisson_ports[] = {
     {.name = NULL}};
 
 typedef struct {
-  int64_t channels;
-  int64_t steps;  /* steps taken since create/reset */
+  stim_head h;    /* h.steps: steps taken since create/reset */
   lam_rng *rng;   /* one stream per channel */
   void *rate_own; /* the rate port's own storage, to tell if a link
                      re-pointed it */
@@ -81,10 +74,10 @@ typedef struct {
 static void fill_rate(poisson *p, lam_model_ctx *ctx) {
   lam_buf *b = ctx->ports[PORT_RATE];
   if (!b || b->data != p->rate_own || b->dtype != LAM_F64 ||
-      b->size != p->channels)
+      b->size != p->h.channels)
     return;
   double *r = b->data;
-  for (int64_t c = 0; c < p->channels; c++)
+  for (int64_t c = 0; c < p->h.channels; c++)
     r[c] = ctx->params[P_RATE];
 }
 
@@ -94,42 +87,33 @@ int stim__poisson_create(lam_model_ctx *ctx, void **self) {
       !stim__port(ctx, PORT_SPIKES, "spikes", LAM_I32, n) ||
       !stim__port(ctx, PORT_COUNT, "count", LAM_I64, n))
     return LAM_EINVAL;
-  poisson *p = stim__alloc(ctx, 1, sizeof *p);
+  lam_rng *rng;
+  poisson *p = stim__new_streams(ctx, STIM_TAG_POISSON, n, sizeof *p, &rng);
   if (!p)
     return LAM_ENOMEM;
-  p->channels = n;
-  p->rng = stim__alloc(ctx, n, sizeof *p->rng);
-  if (!p->rng) {
-    stim__api->free(p);
-    return LAM_ENOMEM;
-  }
+  p->rng = rng;
   p->rate_own = ctx->ports[PORT_RATE]->data;
-  int rc = stim__poisson_reset(p, ctx);
-  if (rc != LAM_OK) {
-    stim__poisson_destroy(p, ctx);
-    return rc;
-  }
-  *self = p;
-  return LAM_OK;
+  return stim__create_finish(ctx, p, self, stim__poisson_reset,
+                             stim__poisson_destroy);
 }
 
 int stim__poisson_reset(void *self, lam_model_ctx *ctx) {
   poisson *p = self;
-  p->steps = 0;
-  stim__rng_seed(ctx, p->rng, p->channels, LAM_RNG_SPIKES);
+  p->h.steps = 0;
+  stim__rng_seed(ctx, p->rng, p->h.channels, LAM_RNG_SPIKES);
   fill_rate(p, ctx);
-  int32_t *spk = stim__port(ctx, PORT_SPIKES, "spikes", LAM_I32, p->channels);
-  int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, p->channels);
+  int32_t *spk = stim__port(ctx, PORT_SPIKES, "spikes", LAM_I32, p->h.channels);
+  int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, p->h.channels);
   if (!spk || !cnt)
     return LAM_EINVAL;
-  memset(spk, 0, (size_t)p->channels * sizeof *spk);
-  memset(cnt, 0, (size_t)p->channels * sizeof *cnt);
+  memset(spk, 0, (size_t)p->h.channels * sizeof *spk);
+  memset(cnt, 0, (size_t)p->h.channels * sizeof *cnt);
   return LAM_OK;
 }
 
 int stim__poisson_step(void *self, lam_model_ctx *ctx, int64_t n) {
   poisson *p = self;
-  const int64_t nc = p->channels;
+  const int64_t nc = p->h.channels;
   const double *rate = stim__port(ctx, PORT_RATE, "rate", LAM_F64, nc);
   int32_t *spk = stim__port(ctx, PORT_SPIKES, "spikes", LAM_I32, nc);
   int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, nc);
@@ -162,64 +146,46 @@ int stim__poisson_step(void *self, lam_model_ctx *ctx, int64_t n) {
       spk[c] = (int32_t)k;
       cnt[c] += k;
     }
-    p->steps++;
+    p->h.steps++;
   }
   return LAM_OK;
 }
 
 void stim__poisson_destroy(void *self, lam_model_ctx *ctx) {
   poisson *p = self;
-  if (!p)
-    return;
-  stim__api->free(p->rng);
-  stim__api->free(p);
+  stim__free_with(p, p ? p->rng : NULL);
 }
 
 /* Payload: steps, the streams, the cumulative counts and the rates (the
  * rates too, because a set may have changed them since create). */
-static size_t payload_size(const poisson *p) {
-  return sizeof(int64_t) +
-         (size_t)p->channels *
-             (sizeof(lam_rng) + sizeof(int64_t) + sizeof(double));
-}
+#define PER_CHANNEL (sizeof(int64_t) + sizeof(double))
 
 int stim__poisson_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   poisson *p = self;
-  const int64_t nc = p->channels;
+  const int64_t nc = p->h.channels;
   const double *rate = stim__port(ctx, PORT_RATE, "rate", LAM_F64, nc);
   const int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, nc);
   if (!rate || !cnt)
     return LAM_EINVAL;
-  unsigned char *w =
-      stim__state_new(ctx, STIM_TAG_POISSON, nc, payload_size(p), out);
+  unsigned char *w = stim__streams_save(ctx, &p->h, p->rng, PER_CHANNEL, out);
   if (!w)
     return LAM_ENOMEM;
-  memcpy(w, &p->steps, sizeof p->steps);
-  w += sizeof p->steps;
-  memcpy(w, p->rng, (size_t)nc * sizeof *p->rng);
-  w += (size_t)nc * sizeof *p->rng;
-  memcpy(w, cnt, (size_t)nc * sizeof *cnt);
-  w += (size_t)nc * sizeof *cnt;
+  w = stim__put(w, cnt, (size_t)nc * sizeof *cnt);
   memcpy(w, rate, (size_t)nc * sizeof *rate);
   return LAM_OK;
 }
 
 int stim__poisson_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   poisson *p = self;
-  const int64_t nc = p->channels;
-  const unsigned char *r =
-      stim__state_open(ctx, STIM_TAG_POISSON, nc, in, payload_size(p), NULL);
+  const int64_t nc = p->h.channels;
+  const unsigned char *r = stim__streams_open(ctx, &p->h, in, PER_CHANNEL);
   if (!r)
     return LAM_EINVAL;
   int64_t *cnt = stim__port(ctx, PORT_COUNT, "count", LAM_I64, nc);
   if (!cnt)
     return LAM_EINVAL;
-  memcpy(&p->steps, r, sizeof p->steps);
-  r += sizeof p->steps;
-  memcpy(p->rng, r, (size_t)nc * sizeof *p->rng);
-  r += (size_t)nc * sizeof *p->rng;
-  memcpy(cnt, r, (size_t)nc * sizeof *cnt);
-  r += (size_t)nc * sizeof *cnt;
+  r = stim__streams_read(&p->h, p->rng, r);
+  r = stim__get(cnt, r, (size_t)nc * sizeof *cnt);
   /* A linked rate port belongs to the model that drives it. */
   lam_buf *b = ctx->ports[PORT_RATE];
   if (b && b->data == p->rate_own && b->dtype == LAM_F64 && b->size == nc)

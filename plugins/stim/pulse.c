@@ -14,7 +14,6 @@
  * step that starts at onset + width.
  */
 #include <math.h>
-#include <string.h>
 
 #include "stim_int.h"
 
@@ -42,13 +41,7 @@ enum {
 enum { PORT_VALUE };
 
 const lam_param_def stim__pulse_params[] = {
-    {.name = "channels",
-     .doc = "number of channels (all carry the same value)",
-     .units = "",
-     .def = 1,
-     .min = 1,
-     .max = STIM_MAX_CHANNELS,
-     .type = LAM_PARAM_I64},
+    STIM_CHANNELS_PARAM("number of channels (all carry the same value)"),
     {.name = "onset",
      .doc = "start of the first pulse (a whole number of steps)",
      .units = "ms",
@@ -108,8 +101,7 @@ const lam_port_def stim__pulse_ports[] = {
     {.name = NULL}};
 
 typedef struct {
-  int64_t channels;
-  int64_t steps;    /* k of the next step */
+  stim_head h;      /* h.steps: k of the next step */
   int64_t onset;    /* in steps */
   int64_t width;    /* in steps; -1: endless */
   int64_t interval; /* in steps; 0: single pulse */
@@ -144,7 +136,8 @@ int stim__pulse_create(lam_model_ctx *ctx, void **self) {
   if (!stim__port(ctx, PORT_VALUE, "value", LAM_F64, n))
     return LAM_EINVAL;
   const double *par = ctx->params;
-  pulse q = {.channels = n, .count = (int64_t)par[P_COUNT]};
+  pulse q = {.h = {.channels = n, .tag = STIM_TAG_PULSE},
+             .count = (int64_t)par[P_COUNT]};
   int rc;
   if ((rc = to_steps(ctx, "onset", par[P_ONSET], &q.onset)) != LAM_OK ||
       (rc = to_steps(ctx, "interval", par[P_INTERVAL], &q.interval)) != LAM_OK)
@@ -184,12 +177,6 @@ int stim__pulse_create(lam_model_ctx *ctx, void **self) {
   return LAM_OK;
 }
 
-int stim__pulse_reset(void *self, lam_model_ctx *ctx) {
-  pulse *p = self;
-  p->steps = 0;
-  return LAM_OK;
-}
-
 static int is_on(const pulse *p, int64_t k) {
   if (k < p->onset)
     return 0;
@@ -204,42 +191,16 @@ static int is_on(const pulse *p, int64_t k) {
 
 int stim__pulse_step(void *self, lam_model_ctx *ctx, int64_t n) {
   pulse *p = self;
-  const int64_t nc = p->channels;
-  double *v = stim__port(ctx, PORT_VALUE, "value", LAM_F64, nc);
+  const int64_t nc = p->h.channels;
+  int64_t k;
+  int rc;
+  double *v = stim__value_steps(ctx, &p->h, n, &k, &rc);
   if (!v)
-    return LAM_EINVAL;
-  if (n <= 0)
-    return LAM_OK;
+    return rc;
   /* Only the last of the n steps is visible in the port. */
-  p->steps += n - 1;
-  const double val = ctx->params[P_BASELINE] +
-                     (is_on(p, p->steps) ? ctx->params[P_AMPLITUDE] : 0.0);
+  const double val =
+      ctx->params[P_BASELINE] + (is_on(p, k) ? ctx->params[P_AMPLITUDE] : 0.0);
   for (int64_t c = 0; c < nc; c++)
     v[c] = val;
-  p->steps++;
-  return LAM_OK;
-}
-
-void stim__pulse_destroy(void *self, lam_model_ctx *ctx) {
-  stim__api->free(self);
-}
-
-int stim__pulse_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
-  pulse *p = self;
-  unsigned char *w =
-      stim__state_new(ctx, STIM_TAG_PULSE, p->channels, sizeof p->steps, out);
-  if (!w)
-    return LAM_ENOMEM;
-  memcpy(w, &p->steps, sizeof p->steps);
-  return LAM_OK;
-}
-
-int stim__pulse_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
-  pulse *p = self;
-  const unsigned char *r = stim__state_open(ctx, STIM_TAG_PULSE, p->channels,
-                                            in, sizeof p->steps, NULL);
-  if (!r)
-    return LAM_EINVAL;
-  memcpy(&p->steps, r, sizeof p->steps);
   return LAM_OK;
 }

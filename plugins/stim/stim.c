@@ -179,25 +179,166 @@ const unsigned char *stim__state_open(lam_model_ctx *ctx, uint32_t tag,
   return (const unsigned char *)in->data + sizeof h;
 }
 
+/* Instances and their lifecycle. */
+
+void *stim__new(lam_model_ctx *ctx, uint32_t tag, int64_t channels,
+                size_t size) {
+  stim_head *h = stim__alloc(ctx, 1, size);
+  if (h) {
+    h->channels = channels;
+    h->tag = tag;
+  }
+  return h;
+}
+
+void *stim__new_streams(lam_model_ctx *ctx, uint32_t tag, int64_t channels,
+                        size_t size, lam_rng **rng) {
+  void *p = stim__new(ctx, tag, channels, size);
+  if (!p)
+    return NULL;
+  *rng = stim__alloc(ctx, channels, sizeof **rng);
+  if (!*rng) {
+    stim__api->free(p);
+    return NULL;
+  }
+  return p;
+}
+
+int stim__create_value(lam_model_ctx *ctx, uint32_t tag, size_t size,
+                       void **self) {
+  int64_t n = stim__channels(ctx, 0);
+  if (!stim__port(ctx, 0, "value", LAM_F64, n))
+    return LAM_EINVAL;
+  void *p = stim__new(ctx, tag, n, size);
+  if (!p)
+    return LAM_ENOMEM;
+  *self = p;
+  return LAM_OK;
+}
+
+int stim__create_finish(lam_model_ctx *ctx, void *p, void **self,
+                        int (*reset)(void *, lam_model_ctx *),
+                        void (*destroy)(void *, lam_model_ctx *)) {
+  int rc = reset(p, ctx);
+  if (rc != LAM_OK) {
+    destroy(p, ctx);
+    return rc;
+  }
+  *self = p;
+  return LAM_OK;
+}
+
+double *stim__value_steps(lam_model_ctx *ctx, stim_head *h, int64_t n,
+                          int64_t *k, int *rc) {
+  double *v = stim__port(ctx, 0, "value", LAM_F64, h->channels);
+  *rc = v ? LAM_OK : LAM_EINVAL;
+  if (!v || n <= 0)
+    return NULL;
+  *k = h->steps + n - 1;
+  h->steps += n;
+  return v;
+}
+
+void stim__free_with(void *self, void *owned) {
+  if (!self)
+    return;
+  stim__api->free(owned);
+  stim__api->free(self);
+}
+
+int stim__steps_reset(void *self, lam_model_ctx *ctx) {
+  stim_head *h = self;
+  h->steps = 0;
+  return LAM_OK;
+}
+
+void stim__free(void *self, lam_model_ctx *ctx) { stim__api->free(self); }
+
+int stim__steps_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
+  stim_head *h = self;
+  unsigned char *w =
+      stim__state_new(ctx, h->tag, h->channels, sizeof h->steps, out);
+  if (!w)
+    return LAM_ENOMEM;
+  memcpy(w, &h->steps, sizeof h->steps);
+  return LAM_OK;
+}
+
+int stim__steps_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
+  stim_head *h = self;
+  const unsigned char *r =
+      stim__state_open(ctx, h->tag, h->channels, in, sizeof h->steps, NULL);
+  if (!r)
+    return LAM_EINVAL;
+  memcpy(&h->steps, r, sizeof h->steps);
+  return LAM_OK;
+}
+
+unsigned char *stim__put(unsigned char *w, const void *src, size_t n) {
+  memcpy(w, src, n);
+  return w + n;
+}
+
+const unsigned char *stim__get(void *dst, const unsigned char *r, size_t n) {
+  memcpy(dst, r, n);
+  return r + n;
+}
+
+static size_t streams_payload(const stim_head *h, size_t per_channel) {
+  return sizeof(int64_t) +
+         (size_t)h->channels * (sizeof(lam_rng) + per_channel);
+}
+
+unsigned char *stim__streams_save(lam_model_ctx *ctx, const stim_head *h,
+                                  const lam_rng *rng, size_t per_channel,
+                                  lam_buf **out) {
+  unsigned char *w = stim__state_new(ctx, h->tag, h->channels,
+                                     streams_payload(h, per_channel), out);
+  if (!w)
+    return NULL;
+  w = stim__put(w, &h->steps, sizeof h->steps);
+  return stim__put(w, rng, (size_t)h->channels * sizeof *rng);
+}
+
+const unsigned char *stim__streams_open(lam_model_ctx *ctx, const stim_head *h,
+                                        const lam_buf *in, size_t per_channel) {
+  return stim__state_open(ctx, h->tag, h->channels, in,
+                          streams_payload(h, per_channel), NULL);
+}
+
+const unsigned char *stim__streams_read(stim_head *h, lam_rng *rng,
+                                        const unsigned char *r) {
+  r = stim__get(&h->steps, r, sizeof h->steps);
+  return stim__get(rng, r, (size_t)h->channels * sizeof *rng);
+}
+
 /* ---------------------------------------------------------------- */
 /* Descriptor                                                         */
 /* ---------------------------------------------------------------- */
 
-#define STIM_MODEL(m, nm, meth, fl)                                            \
+#define STIM_MODEL(m, nm, meth, fl, ...)                                       \
+  STIM_MODEL_(m, nm, meth, fl, __VA_ARGS__)
+#define STIM_MODEL_(m, nm, meth, fl, reset_, destroy_, save_, load_)           \
   {                                                                            \
     .name = nm, .doc = stim__##m##_doc, .params = stim__##m##_params,          \
     .ports = stim__##m##_ports, .methods = meth, .create = stim__##m##_create, \
-    .reset = stim__##m##_reset, .step = stim__##m##_step,                      \
-    .destroy = stim__##m##_destroy, .save_state = stim__##m##_save,            \
-    .load_state = stim__##m##_load, .flags = fl                                \
+    .reset = reset_, .step = stim__##m##_step, .destroy = destroy_,            \
+    .save_state = save_, .load_state = load_, .flags = fl                      \
   }
+/* A model with its own lifecycle, and one whose state is the step count. */
+#define STIM_OWN(m)                                                            \
+  stim__##m##_reset, stim__##m##_destroy, stim__##m##_save, stim__##m##_load
+#define STIM_STEPS                                                             \
+  stim__steps_reset, stim__free, stim__steps_save, stim__steps_load
 
 static const lam_model_def models[] = {
-    STIM_MODEL(poisson, "stim.poisson", NULL, LAM_MODEL_STOCHASTIC),
-    STIM_MODEL(ou, "stim.ou", NULL, LAM_MODEL_STOCHASTIC),
-    STIM_MODEL(sine, "stim.sine", NULL, 0),
-    STIM_MODEL(pulse, "stim.pulse", NULL, 0),
-    STIM_MODEL(play, "stim.play", stim__play_methods, 0),
+    STIM_MODEL(poisson, "stim.poisson", NULL, LAM_MODEL_STOCHASTIC,
+               STIM_OWN(poisson)),
+    STIM_MODEL(ou, "stim.ou", NULL, LAM_MODEL_STOCHASTIC, STIM_OWN(ou)),
+    STIM_MODEL(sine, "stim.sine", NULL, 0, STIM_STEPS),
+    STIM_MODEL(pulse, "stim.pulse", NULL, 0, STIM_STEPS),
+    STIM_MODEL(play, "stim.play", stim__play_methods, 0, stim__steps_reset,
+               stim__play_destroy, stim__play_save, stim__play_load),
     {.name = NULL}};
 
 static const lam_plugin_desc desc = {
