@@ -1,7 +1,7 @@
 /*
  * tap.h - a small TAP 13 producer for lamina's C tests (header-only; each
  * test is one translation unit).  Debian bookworm's prove (Test::Harness
- * 3.44) rejects "TAP version 14", so this prints version 13.
+ * 3.44) rejects TAP 14 version lines, so this prints version 13.
  *
  *   tap_plan(n);  ok(cond, "name", ...);  is_int(got, want, "name");
  *   is_double(got, want, tol, "name");  is_str(got, want, "name");

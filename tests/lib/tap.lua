@@ -1,5 +1,5 @@
 -- tap.lua: a small TAP 13 producer for lamina's Lua tests (Debian's prove
--- rejects "TAP version 14").  Exits with the number of failures.
+-- rejects TAP 14 version lines).  Exits with the number of failures.
 local M = { n = 0, failed = 0 }
 
 function M.plan(n)
