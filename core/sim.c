@@ -801,41 +801,27 @@ static void draw_progress(lam_sim *s, double t0, int64_t tick0, int64_t t) {
  * NaN and +-Inf, so the sums stay 0 exactly when everything is finite:
  * no branch per element, four independent accumulators.  Short ports take
  * the plain loop (less set-up). */
-static inline int all_finite_f64(const double *p, int64_t n) {
-  if (n < 8) {
-    for (int64_t j = 0; j < n; j++)
-      if (!isfinite(p[j])) return 0;
-    return 1;
+#define LAM__ALL_FINITE(name, T)                                          \
+  static inline int name(const T *p, int64_t n) {                         \
+    if (n < 8) {                                                          \
+      for (int64_t j = 0; j < n; j++)                                     \
+        if (!isfinite(p[j])) return 0;                                    \
+      return 1;                                                           \
+    }                                                                     \
+    T a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                     \
+    int64_t j = 0;                                                        \
+    for (; j + 4 <= n; j += 4) {                                          \
+      a0 += p[j] * (T)0;                                                  \
+      a1 += p[j + 1] * (T)0;                                              \
+      a2 += p[j + 2] * (T)0;                                              \
+      a3 += p[j + 3] * (T)0;                                              \
+    }                                                                     \
+    for (; j < n; j++) a0 += p[j] * (T)0;                                 \
+    return (a0 + a1) + (a2 + a3) == 0;                                    \
   }
-  double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    a0 += p[j] * 0.0;
-    a1 += p[j + 1] * 0.0;
-    a2 += p[j + 2] * 0.0;
-    a3 += p[j + 3] * 0.0;
-  }
-  for (; j < n; j++) a0 += p[j] * 0.0;
-  return (a0 + a1) + (a2 + a3) == 0;
-}
-
-static inline int all_finite_f32(const float *p, int64_t n) {
-  if (n < 8) {
-    for (int64_t j = 0; j < n; j++)
-      if (!isfinite(p[j])) return 0;
-    return 1;
-  }
-  float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    a0 += p[j] * 0.0f;
-    a1 += p[j + 1] * 0.0f;
-    a2 += p[j + 2] * 0.0f;
-    a3 += p[j + 3] * 0.0f;
-  }
-  for (; j < n; j++) a0 += p[j] * 0.0f;
-  return (a0 + a1) + (a2 + a3) == 0;
-}
+LAM__ALL_FINITE(all_finite_f64, double)
+LAM__ALL_FINITE(all_finite_f32, float)
+#undef LAM__ALL_FINITE
 
 /* The hot test after a step.  Ports are host-allocated contiguous buffers
  * (an aliased port is the writer's own buffer), so the flat scans apply;
