@@ -162,7 +162,12 @@ enum {
 };
 
 enum {
-  LAM_PORT_NOCHECK = 1         /* exclude from NaN/Inf divergence checks */
+  LAM_PORT_NOCHECK = 1,        /* exclude from NaN/Inf divergence checks */
+  /* The port holds this tick's spikes: element i is nonzero when unit i
+   * fired (u8 0/1 is the usual dtype).  Recorders store such a port as
+   * events, one (tick, index) pair per nonzero element, like a spike
+   * monitor, instead of dense rows. */
+  LAM_PORT_SPIKES = 2
 };
 
 /* One port.  `shape` is a comma-separated list of parameter names and
