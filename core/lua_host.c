@@ -85,7 +85,8 @@ int lam__lua_run(const lam__run_opts *o) {
   lua_setfield(L, -3, "path");
   lua_pop(L, 1);
 
-  /* package.loaded["lamina.context"]: what the script learns of its run. */
+  /* package.loaded["lamina.hostcontext"]: what the script learns of its run
+   * (lua/lamina/context.lua returns this table). */
   lua_getfield(L, -1, "loaded");
   lua_newtable(L);
   lua_newtable(L);
@@ -110,7 +111,7 @@ int lam__lua_run(const lam__run_opts *o) {
   lua_setfield(L, -2, "plugin_path");
   set_field_str(L, "script", o->script);
   if (o->out) set_field_str(L, "out", o->out);
-  lua_setfield(L, -2, "lamina.context");
+  lua_setfield(L, -2, "lamina.hostcontext");
   lua_pop(L, 2);
 
   /* The global `arg`, as plain luajit sets it. */
@@ -136,7 +137,7 @@ int lam__lua_run(const lam__run_opts *o) {
   if (o->nkv > 0) {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "loaded");
-    lua_getfield(L, -1, "lamina.context");
+    lua_getfield(L, -1, "lamina.hostcontext");
     lua_getfield(L, -1, "params_used");
     int used = lua_toboolean(L, -1);
     lua_pop(L, 4);
