@@ -33,21 +33,46 @@ typedef struct lam__host_handle {
 void lam__registry_ref(lam_registry *r, int delta);
 
 /* rec.c: recorders, owned and driven by sim.c. */
-lam_rec *lam__rec_new(const lam_buf *port, int64_t every, int64_t from,
-                      int64_t to);
+lam_rec *lam__rec_new(const lam_buf *port, int32_t port_flags, int64_t every,
+                      int64_t from, int64_t to);
+/* Closes a stream (final file names) and frees. */
 void lam__rec_free(lam_rec *rec);
-/* Makes room for every sample the recorder can take in ticks [t0, t1), so
- * that sampling inside the step loop never allocates. */
+/* Makes room for every sample the recorder can take in ticks [t0, t1)
+ * (dense) or for one full port of events (spikes), so that sampling inside
+ * the step loop never allocates. */
 int lam__rec_reserve(lam_rec *rec, int64_t t0, int64_t t1);
+/* Doubles a spike recorder's storage until one full port of events fits. */
+int lam__rec_grow(lam_rec *rec);
 /* The next tick >= t at which the recorder samples, or INT64_MAX. */
 int64_t lam__rec_next(const lam_rec *rec, int64_t t);
-/* Takes one sample of `port` at tick t (room was reserved). */
-void lam__rec_sample(lam_rec *rec, const lam_buf *port, int64_t t);
+/* Takes one sample of `port` at tick t (room was reserved).  Returns 0,
+ * 1 when a spike recorder in memory needs lam__rec_grow before its next
+ * sample, or a negative status when a stream's write failed. */
+int lam__rec_sample(lam_rec *rec, const lam_buf *port, int64_t t);
+/* Writes a stream's pending chunk to its files (no-op for memory). */
+int lam__rec_flush(lam_rec *rec);
 void lam__rec_set_active(lam_rec *rec, int on);
-/* Drops the samples (reset). */
+/* Drops the samples (reset); a stream is closed instead, never truncated. */
 void lam__rec_clear(lam_rec *rec);
 
 /* Copies a C string with malloc; NULL on failure or NULL input. */
 char *lam__strdup(const char *s);
+
+/* idx.c: a file read through zlib, gzip'd or plain (used by idx.c and
+ * csv.c).  lam__gz_open fills g (where = "KIND: PATH" for messages,
+ * file_size from fstat, compressed = starts with the gzip magic) or fails
+ * with LAM_ENOTFOUND / LAM_EIO for a missing or non-regular file.
+ * lam__gz_read reads up to n bytes and returns how many (0 at the end), or
+ * a negative status with a message for a truncated or corrupt gzip
+ * stream. */
+typedef struct lam__gz {
+  struct gzFile_s *gz;
+  uint64_t file_size;
+  int compressed;
+  char where[400];
+} lam__gz;
+int lam__gz_open(lam__gz *g, const char *path, const char *kind);
+int64_t lam__gz_read(lam__gz *g, void *dst, size_t n);
+void lam__gz_close(lam__gz *g);
 
 #endif

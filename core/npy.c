@@ -90,26 +90,27 @@ static const char *descr_of(int32_t dtype) {
 /* Builds the whole preamble (magic, version, length, padded dict) exactly
  * as NumPy >= 1.24 writes it, so files are byte-identical to np.save's.
  * Returns a malloc'ed block and its length, or NULL with an error. */
-static uint8_t *npy_header(const lam_buf *b, const char *what, size_t *len) {
-  const char *descr = descr_of(b->dtype);
+static uint8_t *npy_header_of(int32_t dtype, int32_t ndim, const int64_t *shape,
+                              const char *what, size_t *len) {
+  const char *descr = descr_of(dtype);
   if (!descr) {
-    lam_set_error(LAM_EINVAL, "%s: unsupported dtype %d", what, (int)b->dtype);
+    lam_set_error(LAM_EINVAL, "%s: unsupported dtype %d", what, (int)dtype);
     return NULL;
   }
-  if (b->ndim < 0 || b->ndim > LAM_MAX_DIMS) {
-    lam_set_error(LAM_EINVAL, "%s: bad ndim %d", what, (int)b->ndim);
+  if (ndim < 0 || ndim > LAM_MAX_DIMS) {
+    lam_set_error(LAM_EINVAL, "%s: bad ndim %d", what, (int)ndim);
     return NULL;
   }
   char dict[512];
   int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (",
                    descr);
-  for (int32_t d = 0; d < b->ndim; d++)
+  for (int32_t d = 0; d < ndim; d++)
     n += snprintf(dict + n, sizeof dict - (size_t)n, d ? ", %lld" : "%lld",
-                  (long long)b->shape[d]);
-  n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", b->ndim == 1 ? "," : "");
-  if (b->ndim > 0) {
+                  (long long)shape[d]);
+  n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", ndim == 1 ? "," : "");
+  if (ndim > 0) {
     char first[32];
-    int digits = snprintf(first, sizeof first, "%lld", (long long)b->shape[0]);
+    int digits = snprintf(first, sizeof first, "%lld", (long long)shape[0]);
     for (int i = digits; i < NPY_GROWTH_DIGITS; i++) dict[n++] = ' ';
   }
   /* Version 1.0 has a 2-byte length; the 4-byte form (2.0) only when the
@@ -141,6 +142,10 @@ static uint8_t *npy_header(const lam_buf *b, const char *what, size_t *len) {
   h[total - 1] = '\n';
   *len = total;
   return h;
+}
+
+static uint8_t *npy_header(const lam_buf *b, const char *what, size_t *len) {
+  return npy_header_of(b->dtype, b->ndim, b->shape, what, len);
 }
 
 /* A byte sink: plain file or CRC+deflate into a zip member. */
@@ -322,6 +327,178 @@ int lam_npy_save(const char *path, const lam_buf *b, int32_t overwrite) {
 }
 
 /* ------------------------------------------------------------------ */
+/* .npy streaming                                                      */
+/* ------------------------------------------------------------------ */
+
+/* A .npy file that grows along its first axis while it is written.  The
+ * file lives under "<path>.partial" until lam_npy_stream_close: after every
+ * append the header is patched in place (the growth digits keep its length
+ * fixed) to count exactly the rows already written before it, so a process
+ * killed at any moment leaves a .partial file that np.load reads as every
+ * row appended so far, and never a file under the final name that is not
+ * complete. */
+struct lam_npy_stream {
+  int fd;
+  int overwrite;
+  int broken;                  /* an I/O error happened: close refuses */
+  char *path, *partial;
+  int32_t dtype, ndim;
+  int64_t shape[LAM_MAX_DIMS]; /* shape[0] = rows written */
+  size_t row_bytes, hlen;
+};
+
+static int write_all(int fd, const void *p, size_t n, off_t at) {
+  const char *c = p;
+  while (n) {
+    ssize_t k = at >= 0 ? pwrite(fd, c, n, at) : write(fd, c, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    c += k;
+    n -= (size_t)k;
+    if (at >= 0) at += k;
+  }
+  return 0;
+}
+
+/* (Re)writes the header for the rows counted so far. */
+static int stream_header(lam_npy_stream *s) {
+  size_t hl;
+  uint8_t *h = npy_header_of(s->dtype, s->ndim, s->shape, "npy stream", &hl);
+  if (!h) return LAM_EINVAL;
+  int rc = LAM_OK;
+  if (s->hlen && hl != s->hlen)
+    rc = lam_set_error(LAM_ERANGE, "npy stream: %s: the row count outgrew the header", s->partial);
+  else if (write_all(s->fd, h, hl, 0) != 0)
+    rc = lam_set_error(LAM_EIO, "npy stream: %s: write failed: %s", s->partial, strerror(errno));
+  s->hlen = hl;
+  free(h);
+  return rc;
+}
+
+lam_npy_stream *lam_npy_stream_open(const char *path, int32_t dtype, int32_t row_ndim,
+                                    const int64_t *row_shape, int32_t overwrite) {
+  if (!path || !*path) {
+    lam_set_error(LAM_EINVAL, "npy stream: path is empty");
+    return NULL;
+  }
+  if (!descr_of(dtype)) {
+    lam_set_error(LAM_EINVAL, "npy stream: %s: unsupported dtype %d", path, (int)dtype);
+    return NULL;
+  }
+  if (row_ndim < 0 || row_ndim >= LAM_MAX_DIMS || (row_ndim > 0 && !row_shape)) {
+    lam_set_error(LAM_EINVAL, "npy stream: %s: rows of %d dimensions, expected 0 to %d", path,
+                  (int)row_ndim, LAM_MAX_DIMS - 1);
+    return NULL;
+  }
+  size_t row = lam_dtype_size(dtype);
+  for (int32_t d = 0; d < row_ndim; d++) {
+    if (row_shape[d] < 0) {
+      lam_set_error(LAM_EINVAL, "npy stream: %s: row dimension %d is %lld, expected >= 0",
+                    path, (int)d, (long long)row_shape[d]);
+      return NULL;
+    }
+    row *= (size_t)row_shape[d];
+  }
+  if (!overwrite && access(path, F_OK) == 0) {
+    lam_set_error(LAM_EIO, "npy stream: %s: file exists (pass overwrite to replace it)", path);
+    return NULL;
+  }
+  lam_npy_stream *s = calloc(1, sizeof *s);
+  size_t n = strlen(path);
+  char *partial = malloc(n + 9);
+  if (!s || !partial || !(s->path = lam__strdup(path))) {
+    free(partial);
+    free(s);
+    lam_set_error(LAM_ENOMEM, "npy stream: out of memory");
+    return NULL;
+  }
+  snprintf(partial, n + 9, "%s.partial", path);
+  s->partial = partial;
+  /* A .partial left by a killed run holds data nobody else has: never
+   * truncate it silently. */
+  s->fd = open(partial, O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL), 0644);
+  if (s->fd < 0) {
+    int e = errno;
+    if (e == EEXIST)
+      lam_set_error(LAM_EIO, "npy stream: %s exists (an interrupted recording?); move it away "
+                    "or pass overwrite", partial);
+    else
+      lam_set_error(LAM_EIO, "npy stream: %s: %s", partial, strerror(e));
+    free(s->path);
+    free(partial);
+    free(s);
+    return NULL;
+  }
+  s->overwrite = overwrite != 0;
+  s->dtype = dtype;
+  s->ndim = row_ndim + 1;
+  memcpy(s->shape + 1, row_shape, (size_t)row_ndim * sizeof s->shape[0]);
+  s->row_bytes = row;
+  if (stream_header(s) != LAM_OK) {
+    char why[512];
+    snprintf(why, sizeof why, "%s", lam_last_error());
+    close(s->fd);
+    unlink(partial);
+    free(s->path);
+    free(partial);
+    free(s);
+    lam_set_error(LAM_EIO, "%s", why);
+    return NULL;
+  }
+  return s;
+}
+
+int lam_npy_stream_write(lam_npy_stream *s, const void *rows, int64_t nrows) {
+  if (!s) return lam_set_error(LAM_EINVAL, "npy stream: NULL stream");
+  if (s->broken) return lam_set_error(LAM_EIO, "npy stream: %s: an earlier write failed", s->partial);
+  if (nrows < 0 || (nrows > 0 && !rows))
+    return lam_set_error(LAM_EINVAL, "npy stream: %s: %lld rows, expected >= 0 with data",
+                         s->partial, (long long)nrows);
+  if (nrows == 0) return LAM_OK;
+  off_t at = (off_t)(s->hlen + (size_t)s->shape[0] * s->row_bytes);
+  if (write_all(s->fd, rows, (size_t)nrows * s->row_bytes, at) != 0) {
+    s->broken = 1;
+    return lam_set_error(LAM_EIO, "npy stream: %s: write failed: %s", s->partial, strerror(errno));
+  }
+  s->shape[0] += nrows;
+  int rc = stream_header(s);
+  if (rc) s->broken = 1;
+  return rc;
+}
+
+int64_t lam_npy_stream_rows(const lam_npy_stream *s) { return s ? s->shape[0] : 0; }
+const char *lam_npy_stream_path(const lam_npy_stream *s) { return s ? s->partial : NULL; }
+
+static void stream_free(lam_npy_stream *s) {
+  if (s->fd >= 0) close(s->fd);
+  free(s->path);
+  free(s->partial);
+  free(s);
+}
+
+int lam_npy_stream_close(lam_npy_stream *s) {
+  if (!s) return lam_set_error(LAM_EINVAL, "npy stream: NULL stream");
+  int rc = LAM_OK;
+  if (s->broken) {
+    rc = lam_set_error(LAM_EIO, "npy stream: %s: left incomplete after a failed write", s->partial);
+  } else if (fsync(s->fd) != 0) {
+    rc = lam_set_error(LAM_EIO, "npy stream: %s: %s", s->partial, strerror(errno));
+  } else if (s->overwrite ? rename(s->partial, s->path) != 0
+                          : link(s->partial, s->path) != 0 || unlink(s->partial) != 0) {
+    rc = lam_set_error(LAM_EIO, "npy stream: %s: cannot move into place as %s: %s", s->partial,
+                       s->path, errno == EEXIST ? "file exists" : strerror(errno));
+  }
+  stream_free(s);
+  return rc;
+}
+
+void lam_npy_stream_abandon(lam_npy_stream *s) {
+  if (s) stream_free(s);
+}
+
+/* ------------------------------------------------------------------ */
 /* Reading: a byte source over a plain file or a zip member            */
 /* ------------------------------------------------------------------ */
 
@@ -329,6 +506,7 @@ typedef struct src {
   FILE *f;
   char where[400];   /* "npy: PATH" or "npz: PATH: member NAME", for errors */
   int method;        /* 0 stored (or plain file), 8 deflate */
+  int partial;       /* a streaming writer's .partial file: see npy_read */
   int zinit, zend;
   uint64_t raw_left; /* bytes of the file left to this source */
   uint64_t out_left; /* bytes the source declares it still holds */
@@ -655,6 +833,10 @@ static lam_buf *npy_read(src *s) {
       return NULL;
     }
   }
+  /* A stream killed mid-append leaves bytes past the rows its header
+   * counts (the header is patched after the data); those rows are
+   * incomplete by definition, so a .partial file gives the counted ones. */
+  if (s->partial && s->method == 0 && bytes < s->out_left) s->raw_left = s->out_left = bytes;
   if (bytes != s->out_left) {
     lam_set_error(LAM_EINVAL,
                   "%s: shape and dtype need %llu data bytes but the file holds %llu",
@@ -713,6 +895,8 @@ lam_buf *lam_npy_load(const char *path) {
     return NULL;
   }
   s->raw_left = s->out_left = (uint64_t)st.st_size;
+  size_t pl = strlen(path);
+  s->partial = pl > 8 && strcmp(path + pl - 8, ".partial") == 0;
   lam_buf *b = npy_read(s);
   fclose(s->f);
   free(s);

@@ -76,6 +76,7 @@ typedef struct recorder {
   inst *m;
   int32_t port;
   int64_t next;                /* next sample tick, refreshed per run */
+  char *path;                  /* "model.port", for messages */
 } recorder;
 
 struct lam_sim {
@@ -168,7 +169,10 @@ void lam_sim_free(lam_sim *s) {
   free(s->acts);
   for (int32_t i = 0; i < s->nplayers; i++) lam_buf_free(s->players[i].data);
   free(s->players);
-  for (int32_t i = 0; i < s->nrecs; i++) lam__rec_free(s->recs[i].rec);
+  for (int32_t i = 0; i < s->nrecs; i++) {
+    lam__rec_free(s->recs[i].rec);
+    free(s->recs[i].path);
+  }
   free(s->recs);
   free(s->links);
   /* Reverse order: a model added later may refer to earlier ones. */
@@ -733,13 +737,15 @@ lam_rec *lam_sim_record(lam_sim *s, const char *path, int64_t every, int64_t fro
   inst *m;
   int32_t i;
   if (resolve(s, path, &m, &i, 0)) return NULL;
-  lam_rec *r = lam__rec_new(m->ports[i], every, from, to);
+  lam_rec *r = lam__rec_new(m->ports[i], m->def->ports[i].flags, every, from, to);
   if (!r) {
     lam_set_error(LAM_EINVAL, "record %s: %s", path, lam_last_error());
     return NULL;
   }
-  recorder *slot = grow(&s->recs, &s->nrecs, sizeof *s->recs);
+  char *copy = lam__strdup(path);
+  recorder *slot = copy ? grow(&s->recs, &s->nrecs, sizeof *s->recs) : NULL;
   if (!slot) {
+    free(copy);
     lam__rec_free(r);
     lam_set_error(LAM_ENOMEM, "record: out of memory");
     return NULL;
@@ -747,6 +753,7 @@ lam_rec *lam_sim_record(lam_sim *s, const char *path, int64_t every, int64_t fro
   slot->rec = r;
   slot->m = m;
   slot->port = i;
+  slot->path = copy;
   return r;
 }
 
@@ -891,11 +898,17 @@ int lam_sim_run(lam_sim *s, int64_t n) {
     return lam_set_error(LAM_ESTATE, "run: the simulation stopped at tick %lld after an error; "
                          "reset it before running again", (long long)s->tick);
   const int64_t end = s->tick + n;
+  int draw = s->progress_end > 0 && !quiet_flag && stderr_is_tty();
+  double t0 = draw ? now_s() : 0;
+  int64_t tick0 = s->tick, drawn = 0;
+  int rc = LAM_OK;
+  /* A spike recorder that fills up pauses the loop after the current tick
+   * and the run resumes here, so that it grows outside the loop. */
+resume:
   /* Everything that could allocate happens here, before the loop. */
   for (int32_t i = 0; i < s->nrecs; i++) {
     recorder *r = &s->recs[i];
-    int rc = lam__rec_reserve(r->rec, s->tick, end);
-    if (rc) return rc;
+    if ((rc = lam__rec_reserve(r->rec, s->tick, end))) goto out;
     r->next = lam__rec_next(r->rec, s->tick);
   }
   /* A copying link delivers the writer's current value before the reader's
@@ -932,10 +945,6 @@ int lam_sim_run(lam_sim *s, int64_t n) {
   int64_t next_rec = INT64_MAX;
   for (int32_t i = 0; i < nrecs; i++)
     if (recs[i].next < next_rec) next_rec = recs[i].next;
-  int draw = s->progress_end > 0 && !quiet_flag && stderr_is_tty();
-  double t0 = draw ? now_s() : 0;
-  int64_t tick0 = s->tick, drawn = 0;
-  int rc = LAM_OK;
   for (int64_t t = s->tick; t < end; t++) {
     /* 1. actions and players */
     if (t == next_act) {
@@ -991,13 +1000,25 @@ int lam_sim_run(lam_sim *s, int64_t n) {
     /* 4. recorders */
     if (t == next_rec) {
       next_rec = INT64_MAX;
+      int full = 0;
       for (int32_t i = 0; i < nrecs; i++) {
         recorder *r = &recs[i];
         if (r->next == t) {
-          lam__rec_sample(r->rec, r->m->ports[r->port], t);
+          int src = lam__rec_sample(r->rec, r->m->ports[r->port], t);
+          if (__builtin_expect(src < 0, 0)) {
+            s->tick = t;
+            s->failed = 1;
+            rc = lam_set_error(src, "%s at tick %lld: %s", r->path, (long long)t, lam_last_error());
+            goto out;
+          }
+          full |= src;
           r->next = lam__rec_next(r->rec, t + 1);
         }
         if (r->next < next_rec) next_rec = r->next;
+      }
+      if (full && t + 1 < end) {
+        s->tick = t + 1;
+        goto resume;
       }
     }
     if (draw && ((t + 1) & 0xffff) == 0) {
@@ -1010,6 +1031,12 @@ int lam_sim_run(lam_sim *s, int64_t n) {
   }
   s->tick = end;
 out:
+  /* Streams write out what they hold, so their files are complete up to
+   * here whatever happens next (even a failed run's samples are kept). */
+  for (int32_t i = 0; i < s->nrecs; i++) {
+    int frc = lam__rec_flush(s->recs[i].rec);
+    if (frc && !rc) rc = lam_set_error(frc, "%s: %s", s->recs[i].path, lam_last_error());
+  }
   if (drawn) {
     if (!rc) draw_progress(s, t0, tick0, s->tick);
     fputc('\n', stderr);

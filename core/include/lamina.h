@@ -292,11 +292,34 @@ int lam_sim_play(lam_sim *sim, const char *path, lam_buf *data, int64_t start,
 lam_rec *lam_sim_record(lam_sim *sim, const char *path, int64_t every,
                         int64_t from, int64_t to);
 /* The samples so far as a new buffer [nsamples, port shape...] (a view of
- * the recorder's storage, so it stays valid after later runs). */
+ * the recorder's storage, so it stays valid after later runs).  For a port
+ * flagged LAM_PORT_SPIKES: the index of every event, i64 [nevents], in
+ * tick order and ascending index within a tick.  For a streaming recorder:
+ * its file read back (pending samples are written out first). */
 lam_buf *lam_rec_data(lam_rec *rec);
-/* The tick of each sample so far as a new i64 buffer [nsamples]. */
+/* The tick of each sample (or event) so far as a new i64 buffer. */
 lam_buf *lam_rec_ticks(lam_rec *rec);
+/* Samples (dense) or events (spikes) taken so far. */
 int64_t lam_rec_count(const lam_rec *rec);
+/* Nonzero when the recorder stores events of a LAM_PORT_SPIKES port. */
+int32_t lam_rec_is_spikes(const lam_rec *rec);
+/* Streams the recorder to disk instead of memory; call before its first
+ * run.  Samples (or event indices) go to the .npy file `file` and their
+ * ticks to "<file without .npy>.ticks.npy", appended in chunks of about
+ * 1 MiB, so memory stays bounded whatever the length of the recording.
+ * While recording both files are named "<name>.partial" and are valid
+ * .npy files of everything written out so far (after every chunk and at
+ * the end of every lam_sim_run); lam_rec_close, lam_sim_reset or
+ * lam_sim_free gives them their final names.  Existing files (final or
+ * .partial) are refused (LAM_EIO) unless overwrite != 0; LAM_ESTATE when
+ * the recorder already holds samples. */
+int lam_rec_stream(lam_rec *rec, const char *file, int32_t overwrite);
+/* Ends a stream: writes out, fsyncs, renames; the recorder then takes no
+ * more samples.  A no-op (LAM_OK) for memory recorders. */
+int lam_rec_close(lam_rec *rec);
+/* A stream's final file names: which = 0 data, 1 ticks; NULL for memory
+ * recorders.  Owned by the recorder. */
+const char *lam_rec_file(const lam_rec *rec, int32_t which);
 /* Starts (on != 0) or stops a recorder at `tick` (a scheduled action). */
 int lam_sim_at_record(lam_sim *sim, int64_t tick, lam_rec *rec, int32_t on);
 
@@ -343,8 +366,34 @@ int lam_npy_save(const char *path, const lam_buf *b, int32_t overwrite);
  * with '=' ; fortran_order True is transposed into C order) into a new
  * contiguous buffer the caller owns.  NULL with an error for a missing file
  * (LAM_ENOTFOUND), a malformed or unsupported one (big-endian, other
- * dtypes, more than 4 dimensions), or sizes that disagree with the file. */
+ * dtypes, more than 4 dimensions), or sizes that disagree with the file.
+ * A file named "*.partial" (an interrupted lam_npy_stream) may hold bytes
+ * past the rows its header counts; they are ignored. */
 lam_buf *lam_npy_load(const char *path);
+
+/* A .npy file written row by row (a streaming recorder's file).  While
+ * open it lives under "<path>.partial"; after every lam_npy_stream_write
+ * its header counts exactly the rows written, so if the process dies the
+ * .partial file is a valid .npy of every row appended so far, and the
+ * final name appears only once lam_npy_stream_close succeeded. */
+typedef struct lam_npy_stream lam_npy_stream;
+/* Rows have `row_ndim` (0..3) dimensions `row_shape`.  Refused (NULL with
+ * an error) when `path` exists or "<path>.partial" exists (an interrupted
+ * recording is never truncated silently), unless overwrite != 0. */
+lam_npy_stream *lam_npy_stream_open(const char *path, int32_t dtype, int32_t row_ndim,
+                                    const int64_t *row_shape, int32_t overwrite);
+/* Appends nrows contiguous rows and patches the header.  After an I/O
+ * error (LAM_EIO) the stream only accepts close/abandon. */
+int lam_npy_stream_write(lam_npy_stream *s, const void *rows, int64_t nrows);
+int64_t lam_npy_stream_rows(const lam_npy_stream *s);
+/* The name being written ("<path>.partial"); owned by the stream. */
+const char *lam_npy_stream_path(const lam_npy_stream *s);
+/* fsyncs and moves the file to its final name; frees s whatever the
+ * outcome.  After a failed write the .partial file stays and LAM_EIO is
+ * returned. */
+int lam_npy_stream_close(lam_npy_stream *s);
+/* Frees s and leaves the .partial file as it is.  NULL is a no-op. */
+void lam_npy_stream_abandon(lam_npy_stream *s);
 
 /* An .npz being written; members are added one at a time and the archive
  * appears under `path` only at lam_npz_close. */
@@ -377,6 +426,65 @@ int64_t lam_npz_names(const char *path, char *out, int64_t cap);
  * its CRC-32.  Stored and deflated members, data descriptors and zip64 are
  * handled.  NULL with an error (LAM_ENOTFOUND for a missing member). */
 lam_buf *lam_npz_load(const char *path, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Dataset files: IDX and CSV (idx.c, csv.c)                            */
+/* ------------------------------------------------------------------ */
+
+/* Both readers take plain or gzip'd files (detected by content, not by
+ * name; zlib reads both).  Errors are one line starting "idx: PATH: " or
+ * "csv: PATH:LINE:COLUMN: ": LAM_ENOTFOUND for a missing file, LAM_EIO for
+ * one that cannot be read or is not a regular file, LAM_EINVAL for a
+ * malformed one (including a truncated or corrupt gzip stream: zlib's own
+ * message is quoted), LAM_ENOMEM when memory runs out.  Memory grows with
+ * the data actually read, never with what a header claims.  Trailing
+ * bytes after the first gzip member that are not another gzip member are
+ * ignored by zlib (as by gunzip), not reported. */
+
+/* Reads an IDX file (1 to 4 dimensions; element types u8 -> LAM_U8,
+ * i8/i16/i32 -> LAM_I32, f32 -> LAM_F32, f64 -> LAM_F64, decoded from big
+ * endian) into a new contiguous buffer with the header's shape, owned by
+ * the caller (lam_buf_free).  Refused: bad magic or type byte, 0 or more
+ * than 4 dimensions, a plain file whose length differs from what the
+ * header says, a gzip'd file whose header claims more data than 1032x its
+ * compressed size (deflate's largest expansion), or whose data ends early
+ * or goes on past the declared size.  NULL path -> LAM_EINVAL. */
+lam_buf *lam_idx_load(const char *path);
+
+/* How lam_csv_load treats the first row; a zeroed lam_csv_opts (or NULL)
+ * means auto-detect everything and f64. */
+enum {
+  LAM_CSV_HEADER_AUTO = 0,     /* a header when a cell of row 1 is not a number */
+  LAM_CSV_HEADER_YES = 1,      /* row 1 is always the column names */
+  LAM_CSV_HEADER_NO = 2        /* row 1 is always data */
+};
+typedef struct lam_csv_opts {
+  int32_t header;              /* LAM_CSV_HEADER_* */
+  int32_t delimiter;           /* 0: detect from row 1 (the most frequent of
+                                * ',' '\t' ';' outside quotes, else runs of
+                                * blanks when row 1 has several fields, else
+                                * one column); or one of ',' '\t' ';' '|' ':'
+                                * or ' ' (runs of spaces/tabs, as np.savetxt) */
+  int32_t dtype;               /* 0 or LAM_F64; LAM_F32 halves the memory */
+  int32_t reserved;            /* must be 0 */
+} lam_csv_opts;
+
+/* Reads a CSV/TSV file of numbers into a new contiguous [rows, columns]
+ * buffer owned by the caller.  Cells are decimal numbers as C's strtod
+ * reads them in the "C" locale (also nan, inf; not hex), optionally
+ * "quoted" and surrounded by blanks; CRLF line ends and a UTF-8 BOM are
+ * accepted; blank lines at the end are ignored.  Header names may be
+ * quoted ("" is a quote inside quotes).  When names != NULL it receives
+ * the header's names joined by '\n' (malloc'ed: free it with
+ * lam_csv_free_names) or NULL when the file has no header.  A file holding
+ * only a header gives a [0, columns] buffer.  Errors name file:line:column
+ * and the cell: an empty file, a row with a different number of cells
+ * than row 1, an empty or non-numeric cell (with LAM_CSV_HEADER_NO or past
+ * the first row), a blank line before more data, an unterminated quote or
+ * text after a closing quote, a NUL byte in a name, a bad option. */
+lam_buf *lam_csv_load(const char *path, const lam_csv_opts *opts, char **names);
+/* Frees the names lam_csv_load returned.  NULL is a no-op. */
+void lam_csv_free_names(char *names);
 
 #ifdef __cplusplus
 }

@@ -169,8 +169,9 @@ int main(void) {
   ok(gi->desc->build && strlen(gi->desc->build) > 0, "good: build info present (%s)", gi->desc->build);
   ok(gi->desc->models && gi->desc->models[0].name &&
          !strcmp(gi->desc->models[0].name, "good.counter") &&
-         !strcmp(gi->desc->models[1].name, "good.plain") && !gi->desc->models[2].name,
-     "good: models good.counter, good.plain, then the terminator");
+         !strcmp(gi->desc->models[1].name, "good.plain") &&
+         !strcmp(gi->desc->models[2].name, "good.spiker") && !gi->desc->models[3].name,
+     "good: models good.counter, good.plain, good.spiker, then the terminator");
   is_int(lam_registry_load(r, so("good")), LAM_OK, "loading the same file again is a no-op");
   is_int(lam_registry_count(r), 1, "... still one entry");
 

@@ -19,6 +19,10 @@
  * good.plain has no reset() (the host destroys and re-creates it), no
  * checkpoint and no methods, and a 2-d f32 port whose shape comes from a
  * parameter.
+ *
+ * good.spiker has a LAM_PORT_SPIKES port: at its step k (k = 1, 2, ...
+ * since create) unit i fires exactly when k is a multiple of i + 1, so K
+ * steps give sum_i floor(K / (i + 1)) events with known ticks and indices.
  */
 #include <math.h>
 #include <stdint.h>
@@ -285,6 +289,37 @@ static int plain_step(void *self, lam_model_ctx *ctx, int64_t n) {
 }
 
 /* ---------------------------------------------------------------- */
+/* good.spiker                                                        */
+/* ---------------------------------------------------------------- */
+
+static const lam_param_def spiker_params[] = {
+    {.name = "n", .doc = "number of units", .def = 8, .min = 1, .max = 1000000,
+     .type = LAM_PARAM_I64},
+    {.name = NULL}};
+
+static const lam_port_def spiker_ports[] = {
+    {.name = "spikes", .doc = "1 where unit i fired (k multiple of i + 1)", .shape = "n",
+     .dtype = LAM_U8, .dir = LAM_PORT_OUT, .flags = LAM_PORT_SPIKES},
+    {.name = NULL}};
+
+static int spiker_create(lam_model_ctx *ctx, void **self) {
+  int64_t *k = api->alloc(sizeof *k);
+  if (!k) return LAM_ENOMEM;
+  *k = 0;
+  *self = k;
+  return LAM_OK;
+}
+
+static int spiker_step(void *self, lam_model_ctx *ctx, int64_t n) {
+  int64_t *k = self;
+  *k += n;
+  lam_buf *s = ctx->ports[0];
+  uint8_t *out = s->data;
+  for (int64_t i = 0; i < s->size; i++) out[i] = *k % (i + 1) == 0;
+  return LAM_OK;
+}
+
+/* ---------------------------------------------------------------- */
 /* The descriptor                                                     */
 /* ---------------------------------------------------------------- */
 
@@ -298,6 +333,9 @@ static const lam_model_def models[] = {
     {.name = "good.plain", .doc = "counts its steps into a grid",
      .params = plain_params, .ports = plain_ports, .create = plain_create,
      .step = plain_step, .destroy = plain_destroy},
+    {.name = "good.spiker", .doc = "unit i fires at every (i + 1)-th step",
+     .params = spiker_params, .ports = spiker_ports, .create = spiker_create,
+     .step = spiker_step, .destroy = plain_destroy},
     {.name = NULL}};
 
 static const lam_plugin_desc desc = {
