@@ -17,14 +17,38 @@ typedef struct lam__run_opts {
   int seed_given;
   const char *out;             /* --out DIR or NULL */
   int quiet;
+  int valgrind;                /* plugin check --valgrind */
+  const char *dir;             /* plugin new --dir DIR or NULL */
+  const char *why;             /* plugins --why NAME or NULL */
+  int argc;                    /* the whole command line, for run.json */
+  char **argv;
 } lam__run_opts;
 
 /* Runs a script in a fresh LuaJIT state; prints the returned table.
  * Returns the process exit status (0 ok, 1 script error). */
 int lam__lua_run(const lam__run_opts *o);
 
-/* `lamina plugin check FILE.so`: a TAP conformance suite on stdout.
- * Returns the exit status (0 when every test passed). */
-int lam__plugin_check(const char *path);
+/* `lamina plugin check FILE.so [--valgrind]`: a TAP conformance suite on
+ * stdout (check.c).  Returns the exit status (0 when every test passed). */
+int lam__plugin_check(const char *path, int valgrind);
+
+/* `lamina plugin new NAME [--dir DIR]`: writes a plugin skeleton into DIR
+ * (default ./NAME), refusing an existing directory (plugin_new.c).
+ * Returns the exit status. */
+int lam__plugin_new(const char *name, const char *dir);
+
+/* The run directory of `lamina run` (rundir.c).  begin creates it (--out
+ * DIR, or $LAMINA_RUNS/<script>/<run-id> with LAMINA_RUNS defaulting to
+ * "runs"), copies the script, writes run.json with status RUNNING and
+ * starts copying stdout and stderr into its log; NULL after printing why.
+ * end stops the log, writes result.json (if result), merges the members of
+ * info into run.json and writes it with status COMPLETED, or FAILED with
+ * `error`; it takes ownership of info and result and frees r. */
+typedef struct lam__rundir lam__rundir;
+struct cJSON;
+lam__rundir *lam__rundir_begin(const lam__run_opts *o);
+const char *lam__rundir_path(const lam__rundir *r);
+int lam__rundir_end(lam__rundir *r, struct cJSON *info, struct cJSON *result,
+                    const char *error);
 
 #endif

@@ -16,7 +16,9 @@ static const char *usage =
     "  lamina run SCRIPT.lua [key=value ...] [--seed N] [--out DIR] [--quiet]\n"
     "  lamina plugins                 list the plugins found and the ones refused\n"
     "  lamina plugin info NAME        a plugin (stim) or model (stim.ou): parameters, ports, methods\n"
-    "  lamina plugin check FILE.so    conformance tests of a plugin (TAP)\n"
+    "  lamina plugins --why NAME      which file provides plugin NAME and why the others were not chosen\n"
+    "  lamina plugin check FILE.so [--valgrind]   conformance tests of a plugin (TAP)\n"
+    "  lamina plugin new NAME [--dir DIR]          write a plugin skeleton (default DIR: ./NAME)\n"
     "  lamina version\n"
     "options for every command: --plugin-path DIR (repeatable), --quiet\n"
     "environment: LAMINA_PLUGIN_PATH (colon-separated directories)\n";
@@ -72,6 +74,17 @@ static int cmd_plugins(const lam__run_opts *o) {
   }
   lam_registry_free(r);
   return 0;
+}
+
+/* `lamina plugins --why NAME`: the registry explains its choice. */
+static int cmd_why(const lam__run_opts *o) {
+  lam_registry *r = open_registry(o);
+  if (!r) return 1;
+  const char *text = lam_registry_why(r, o->why);
+  fputs(text, stdout);
+  int found = lam_registry_find(r, o->why) != NULL;
+  lam_registry_free(r);
+  return found ? 0 : 1;
 }
 
 static const char *ptype(int32_t t) {
@@ -170,6 +183,8 @@ static int cmd_info(const lam__run_opts *o, const char *name) {
 int main(int argc, char **argv) {
   lam__run_opts o = {0};
   o.seed = 1;
+  o.argc = argc;
+  o.argv = argv;
   char **pos = calloc((size_t)argc + 1, sizeof *pos);
   o.kv = calloc((size_t)argc + 1, sizeof *o.kv);
   o.plugin_path = calloc((size_t)argc + 1, sizeof *o.plugin_path);
@@ -177,7 +192,12 @@ int main(int argc, char **argv) {
   int npos = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (!strcmp(a, "--plugin-path") || !strcmp(a, "--out") || !strcmp(a, "--seed")) {
+    if (!strcmp(a, "--valgrind")) { /* plugin check */
+      o.valgrind = 1;
+    } else if (!strcmp(a, "--dir") || !strcmp(a, "--why")) { /* plugin new, plugins */
+      if (i + 1 >= argc) return fail("%s needs a value%s", a, "");
+      *(!strcmp(a, "--dir") ? &o.dir : &o.why) = argv[++i];
+    } else if (!strcmp(a, "--plugin-path") || !strcmp(a, "--out") || !strcmp(a, "--seed")) {
       if (i + 1 >= argc) return fail("%s needs a value%s", a, "");
       const char *v = argv[++i];
       if (!strcmp(a, "--plugin-path")) {
@@ -217,11 +237,13 @@ int main(int argc, char **argv) {
            LAM_ABI_MAJOR, LAM_ABI_MINOR);
     rc = 0;
   } else if (!strcmp(cmd, "plugins")) {
-    rc = cmd_plugins(&o);
+    rc = o.why ? cmd_why(&o) : cmd_plugins(&o);
   } else if (!strcmp(cmd, "plugin") && npos == 3 && !strcmp(pos[1], "info")) {
     rc = cmd_info(&o, pos[2]);
   } else if (!strcmp(cmd, "plugin") && npos == 3 && !strcmp(pos[1], "check")) {
-    rc = lam__plugin_check(pos[2]);
+    rc = lam__plugin_check(pos[2], o.valgrind);
+  } else if (!strcmp(cmd, "plugin") && npos == 3 && !strcmp(pos[1], "new")) {
+    rc = lam__plugin_new(pos[2], o.dir);
   } else if (!strcmp(cmd, "run") && npos >= 2) {
     o.script = pos[1];
     for (int i = 2; i < npos; i++) {

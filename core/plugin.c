@@ -18,10 +18,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nettle/sha2.h>
 
@@ -29,6 +31,7 @@ typedef struct entry {
   lam_plugin_info info;        /* handed out; points into the fields below */
   void *dl;
   char *path, *sha, *reason;
+  char *declared;              /* the name its descriptor gave, even if refused */
   lam_plugin_desc desc;        /* host-layout copy of the descriptor */
   lam_model_def *models;       /* host-layout copies, NULL-name terminated */
   void **owned;                /* every array allocated for the copies */
@@ -40,6 +43,13 @@ typedef struct dir {
   const char *origin;
 } dir;
 
+/* A pin: plugin `name` must have this SHA-256 and/or at least this version. */
+typedef struct pin {
+  char *name;
+  char *minv;                  /* NULL: any version */
+  char sha[65];                /* "" : any file */
+} pin;
+
 struct lam_registry {
   dir *dirs;                   /* discovery order, filled lazily */
   int32_t ndirs;
@@ -49,6 +59,9 @@ struct lam_registry {
   int32_t n, cap;
   char *listing;               /* lam_registry_paths result */
   char *env;                   /* LAMINA_PLUGIN_PATH at creation, or NULL */
+  pin *pins;
+  int32_t npins;
+  char *whytext;               /* lam_registry_why result */
   int32_t sims;                /* live simulations using this registry */
 };
 
@@ -194,6 +207,7 @@ static void free_entry(entry *e, int unload) {
   free(e->path);
   free(e->sha);
   free(e->reason);
+  free(e->declared);
   if (unload && e->dl) dlclose(e->dl);
   free(e);
 }
@@ -211,6 +225,9 @@ void lam_registry_free(lam_registry *r) {
   free_dirs(r);
   free(r->listing);
   free(r->env);
+  for (int32_t i = 0; i < r->npins; i++) free(r->pins[i].name), free(r->pins[i].minv);
+  free(r->pins);
+  free(r->whytext);
   free(r);
 }
 
@@ -596,6 +613,55 @@ static entry *find_path(lam_registry *r, const char *path) {
   return NULL;
 }
 
+/* ---------------------------------------------------------------- */
+/* Pins                                                               */
+/* ---------------------------------------------------------------- */
+
+/* Parses "MAJOR[.MINOR[.PATCH]]" (anything after the numbers, such as a
+ * pre-release tag "-rc1", is ignored).  -1 when it does not start so. */
+static int parse_version(const char *v, long out[3]) {
+  out[0] = out[1] = out[2] = 0;
+  if (!v || !isdigit((unsigned char)*v)) return -1;
+  for (int i = 0; i < 3; i++) {
+    char *end;
+    out[i] = strtol(v, &end, 10);
+    if (*end != '.' || i == 2 || !isdigit((unsigned char)end[1])) break;
+    v = end + 1;
+  }
+  return 0;
+}
+
+static int version_cmp(const long a[3], const long b[3]) {
+  for (int i = 0; i < 3; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
+static const pin *find_pin(const lam_registry *r, const char *name) {
+  for (int32_t i = 0; i < r->npins; i++)
+    if (!strcmp(r->pins[i].name, name)) return &r->pins[i];
+  return NULL;
+}
+
+/* 0 when a plugin of this version and file hash satisfies the pin;
+ * otherwise -1 with both sides in `why`. */
+static int pin_refuses(const pin *p, const char *version, const char *sha,
+                       char *why, size_t whylen) {
+  if (*p->sha && (!sha || strcmp(p->sha, sha))) {
+    snprintf(why, whylen, "pinned to sha256 %s, but this file's sha256 is %s",
+             p->sha, sha && *sha ? sha : "(unreadable)");
+    return -1;
+  }
+  long want[3], have[3];
+  if (p->minv && parse_version(p->minv, want) == 0 &&
+      (parse_version(version, have) || version_cmp(have, want) < 0)) {
+    snprintf(why, whylen, "pinned to version >= %s, but this file is version %s",
+             p->minv, version && *version ? version : "(none)");
+    return -1;
+  }
+  return 0;
+}
+
 /* Validates the handshake result; fills why and returns -1 on refusal. */
 static int check_desc(lam_registry *r, entry *e, const lam_plugin_desc *d,
                       char *why, size_t whylen) {
@@ -636,6 +702,8 @@ static int check_desc(lam_registry *r, entry *e, const lam_plugin_desc *d,
              d->name, other->path);
     return -1;
   }
+  const pin *pn = find_pin(r, d->name);
+  if (pn && pin_refuses(pn, d->version, e->sha, why, whylen)) return -1;
   e->desc = *d;
   e->desc.struct_size = hs;
   if (!e->desc.version) e->desc.version = "";
@@ -711,6 +779,7 @@ static entry *load_file(lam_registry *r, const char *path, const char *origin) {
   };
   char perr[512] = "";
   const lam_plugin_desc *d = init(&hi, perr, sizeof perr);
+  if (d && d->struct_size >= sizeof *d && d->name) e->declared = lam__strdup(d->name);
   if (!d) {
     snprintf(why, sizeof why, "lamina_plugin_init refused: %s",
              *perr ? perr : "(no reason given)");
@@ -809,27 +878,17 @@ static const lam_model_def *missing_model(entry *e, const char *name) {
   return NULL;
 }
 
-const lam_model_def *lam_registry_model(lam_registry *r, const char *name) {
-  if (!r || !name) {
-    lam_set_error(LAM_EINVAL, "model: NULL argument");
-    return NULL;
-  }
-  const char *dot = strchr(name, '.');
-  char family[128];
-  size_t flen = dot ? (size_t)(dot - name) : 0;
-  if (!dot || flen == 0 || flen >= sizeof family || !dot[1]) {
-    lam_set_error(LAM_EINVAL, "model name '%s' must be family.model (e.g. stim.poisson)", name);
-    return NULL;
-  }
-  memcpy(family, name, flen);
-  family[flen] = '\0';
+/* The loaded plugin called `family`, loading it if needed: first
+ * <family>.so in each directory in discovery order, then (a file may carry
+ * a family under another name) every file.  NULL with an error listing
+ * every path tried and why each was refused. */
+static entry *load_family(lam_registry *r, const char *family) {
   entry *e = find_loaded(r, family);
-  if (e) return model_in(e, name) ? model_in(e, name) : missing_model(e, name);
+  if (e) return e;
   if (build_dirs(r)) {
     lam_set_error(LAM_ENOMEM, "registry: out of memory");
     return NULL;
   }
-  /* Cheap path first: <family>.so in each directory, in discovery order. */
   char tried[4096] = "";
   size_t used = 0;
   for (int32_t i = 0; i < r->ndirs; i++) {
@@ -845,21 +904,183 @@ const lam_model_def *lam_registry_model(lam_registry *r, const char *name) {
         lam_set_error(LAM_ENOMEM, "registry: out of memory");
         return NULL;
       }
-      if (f->info.status == LAM_PLUGIN_LOADED && !strcmp(f->desc.name, family))
-        return model_in(f, name) ? model_in(f, name) : missing_model(f, name);
+      if (f->info.status == LAM_PLUGIN_LOADED && !strcmp(f->desc.name, family)) return f;
       why = f->info.status == LAM_PLUGIN_LOADED ? "provides another plugin" : f->reason;
     }
     int k = snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? "; " : "", path, why);
     if (k > 0 && (size_t)k < sizeof tried - used) used += (size_t)k;
   }
-  /* A file may carry a family under another name: scan everything. */
   lam_registry_scan(r);
-  if ((e = find_loaded(r, family)))
-    return model_in(e, name) ? model_in(e, name) : missing_model(e, name);
-  lam_set_error(LAM_ENOTFOUND,
-                "model '%s' not found: no plugin '%s' in the search path; tried %s",
-                name, family, r->ndirs ? tried : "no directories (set LAMINA_PLUGIN_PATH)");
+  if ((e = find_loaded(r, family))) return e;
+  lam_set_error(LAM_ENOTFOUND, "no plugin '%s' in the search path; tried %s", family,
+                r->ndirs ? tried : "no directories (set LAMINA_PLUGIN_PATH)");
   return NULL;
+}
+
+const lam_model_def *lam_registry_model(lam_registry *r, const char *name) {
+  if (!r || !name) {
+    lam_set_error(LAM_EINVAL, "model: NULL argument");
+    return NULL;
+  }
+  const char *dot = strchr(name, '.');
+  char family[128];
+  size_t flen = dot ? (size_t)(dot - name) : 0;
+  if (!dot || flen == 0 || flen >= sizeof family || !dot[1]) {
+    lam_set_error(LAM_EINVAL, "model name '%s' must be family.model (e.g. stim.poisson)", name);
+    return NULL;
+  }
+  memcpy(family, name, flen);
+  family[flen] = '\0';
+  entry *e = load_family(r, family);
+  if (!e) {
+    char msg[4608];
+    snprintf(msg, sizeof msg, "%s", lam_last_error());
+    lam_set_error(LAM_ENOTFOUND, "model '%s' not found: %s", name, msg);
+    return NULL;
+  }
+  return model_in(e, name) ? model_in(e, name) : missing_model(e, name);
+}
+
+const lam_plugin_info *lam_registry_find(lam_registry *r, const char *family) {
+  if (!r || !family) {
+    lam_set_error(LAM_EINVAL, "find: NULL argument");
+    return NULL;
+  }
+  entry *e = load_family(r, family);
+  return e ? &e->info : NULL;
+}
+
+int lam_registry_pin(lam_registry *r, const char *name, const char *sha256,
+                     const char *min_version) {
+  if (!r || !valid_ident(name))
+    return lam_set_error(LAM_EINVAL, "pin: plugin name '%s' is not an identifier",
+                         name ? name : "(null)");
+  int has_sha = sha256 && *sha256, has_v = min_version && *min_version;
+  if (!has_sha && !has_v)
+    return lam_set_error(LAM_EINVAL, "pin %s: give a sha256, a minimum version or both", name);
+  char sha[65] = "";
+  if (has_sha) {
+    size_t n = strlen(sha256);
+    for (size_t i = 0; i < n && n == 64; i++)
+      if (!isxdigit((unsigned char)sha256[i])) n = 0;
+    if (n != 64)
+      return lam_set_error(LAM_EINVAL, "pin %s: sha256 '%s' is not 64 hexadecimal digits", name,
+                           sha256);
+    for (size_t i = 0; i < 64; i++) sha[i] = (char)tolower((unsigned char)sha256[i]);
+  }
+  long v[3];
+  if (has_v && parse_version(min_version, v))
+    return lam_set_error(LAM_EINVAL, "pin %s: min_version '%s' is not MAJOR.MINOR.PATCH", name,
+                         min_version);
+  pin *p = (pin *)find_pin(r, name);
+  if (!p) {
+    pin *np = realloc(r->pins, (size_t)(r->npins + 1) * sizeof *np);
+    if (!np) return lam_set_error(LAM_ENOMEM, "pin: out of memory");
+    r->pins = np;
+    p = &np[r->npins];
+    memset(p, 0, sizeof *p);
+    if (!(p->name = lam__strdup(name))) return lam_set_error(LAM_ENOMEM, "pin: out of memory");
+    r->npins++;
+  }
+  free(p->minv);
+  p->minv = has_v ? lam__strdup(min_version) : NULL;
+  memcpy(p->sha, sha, sizeof sha);
+  /* Already loaded: check now.  A mismatch takes the plugin out of the
+   * registry's reach (its code stays mapped for instances already made). */
+  entry *e = find_loaded(r, name);
+  char why[512];
+  if (e && pin_refuses(p, e->desc.version, e->sha, why, sizeof why)) {
+    free(e->reason);
+    e->reason = lam__strdup(why);
+    e->info.status = LAM_PLUGIN_REJECTED;
+    e->info.reason = e->reason ? e->reason : "";
+    e->info.desc = NULL;
+    return lam_set_error(LAM_EABI, "plugin %s (%s) refused: %s", name, e->path, why);
+  }
+  return LAM_OK;
+}
+
+/* Appends a formatted line to a growing string; returns -1 out of memory. */
+static int addf(char **s, size_t *len, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  char *n = k < 0 ? NULL : realloc(*s, *len + (size_t)k + 1);
+  if (!n) return -1;
+  va_start(ap, fmt);
+  vsnprintf(n + *len, (size_t)k + 1, fmt, ap);
+  va_end(ap);
+  *s = n;
+  *len += (size_t)k;
+  return 0;
+}
+
+const char *lam_registry_why(lam_registry *r, const char *family) {
+  if (!r || !family) return "";
+  entry *chosen = load_family(r, family);
+  char err[4608];
+  snprintf(err, sizeof err, "%s", chosen ? "" : lam_last_error());
+  lam_registry_scan(r); /* every other candidate, with its reason */
+  char *s = NULL;
+  size_t n = 0;
+  int bad = 0;
+  if (chosen)
+    bad |= addf(&s, &n, "plugin '%s': %s\n  version %s, ABI %d.%d, sha256 %s, found via %s\n",
+                family, chosen->path, chosen->desc.version, (int)chosen->desc.abi_major,
+                (int)chosen->desc.abi_minor, chosen->sha ? chosen->sha : "", chosen->info.origin);
+  else
+    bad |= addf(&s, &n, "plugin '%s': not found\n  %s\n", family, err);
+  bad |= addf(&s, &n,
+              "search order (each directory's %s.so is tried in this order, then every other "
+              "*.so; the first that loads wins):\n", family);
+  for (int32_t i = 0; i < r->ndirs; i++) {
+    char path[PATH_MAX], real[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.so", r->dirs[i].path, family);
+    entry *f = realpath(path, real) ? find_path(r, real) : NULL;
+    const char *state = !f ? "no such file"
+                        : f == chosen ? "CHOSEN"
+                        : f->info.status == LAM_PLUGIN_LOADED ? "loaded, but it is another plugin"
+                        : f->reason;
+    bad |= addf(&s, &n, "  %d. %s (%s)\n       %s.so: %s\n", (int)i + 1, r->dirs[i].path,
+                r->dirs[i].origin, family, state);
+  }
+  if (!r->ndirs) bad |= addf(&s, &n, "  (no directories)\n");
+  int others = 0;
+  for (int32_t i = 0; i < r->n; i++) {
+    entry *f = r->e[i];
+    if (f == chosen || !f->declared || strcmp(f->declared, family)) continue;
+    if (!others++) bad |= addf(&s, &n, "other files that declare plugin '%s' (not chosen):\n", family);
+    bad |= addf(&s, &n, "  %s (%s)\n       %s\n", f->path, f->info.origin,
+                f->reason && *f->reason ? f->reason : "an earlier file was chosen");
+  }
+  const pin *p = find_pin(r, family);
+  if (p)
+    bad |= addf(&s, &n, "pinned: sha256 %s, minimum version %s\n", *p->sha ? p->sha : "(any)",
+                p->minv ? p->minv : "(any)");
+  /* Loading from the working directory is never implicit (a shared
+   * directory could plant a same-named plugin); say whether it is asked. */
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof cwd)) {
+    const char *asked = NULL;
+    char real[PATH_MAX];
+    for (int32_t i = 0; i < r->ndirs; i++)
+      if (realpath(r->dirs[i].path, real) && !strcmp(real, cwd)) asked = r->dirs[i].origin;
+    if (asked)
+      bad |= addf(&s, &n, "the current directory %s is searched because %s names it\n", cwd, asked);
+    else
+      bad |= addf(&s, &n,
+                  "the current directory %s is not searched (name it with --plugin-path or "
+                  "LAMINA_PLUGIN_PATH to search it)\n", cwd);
+  }
+  if (bad) {
+    free(s);
+    lam_set_error(LAM_ENOMEM, "why: out of memory");
+    return "";
+  }
+  free(r->whytext);
+  r->whytext = s;
+  return s ? s : "";
 }
 
 const lam_plugin_info *lam_registry_owner(lam_registry *r, const char *model) {

@@ -196,6 +196,31 @@ const lam_plugin_info *lam_registry_owner(lam_registry *reg, const char *model);
 /* Number of files seen (loaded and rejected) and the i-th one. */
 int32_t lam_registry_count(const lam_registry *reg);
 const lam_plugin_info *lam_registry_info(const lam_registry *reg, int32_t i);
+/* The loaded plugin called `name` (a family such as "stim"), loading it
+ * through the search path if needed.  NULL with an error listing every
+ * path tried when there is none.  Borrowed, like lam_registry_info. */
+const lam_plugin_info *lam_registry_find(lam_registry *reg, const char *name);
+/* Pins plugin `name`: from now on this registry accepts only a file whose
+ * SHA-256 is `sha256` (64 hex digits, any case; NULL or "" for any file)
+ * and whose version is at least `min_version` ("MAJOR.MINOR.PATCH",
+ * compared numerically; NULL or "" for any version).  A later pin of the
+ * same name replaces the earlier one.  Files that do not match are refused
+ * when loaded, with a reason that shows the pinned and the actual hash (or
+ * version), and the search goes on to the next candidate in discovery
+ * order.  If the plugin is already loaded and does not match, the call
+ * returns LAM_EABI with both hashes in the message and the plugin is no
+ * longer offered (instances already made keep running).  LAM_EINVAL for a
+ * bad name, hash or version, or when neither is given.  This is what a
+ * protocol's `plugins:` section (name + sha256) maps to. */
+int lam_registry_pin(lam_registry *reg, const char *name, const char *sha256,
+                     const char *min_version);
+/* A report, several lines of text, on how plugin `name` was chosen: the
+ * file loaded (path, version, ABI, SHA-256, origin), each search directory
+ * in order with what its <name>.so was (missing, refused and why, another
+ * plugin), every other file declaring that name and why it was not
+ * chosen, the pin if any, and whether the current directory is searched
+ * (only when a path names it).  Borrowed until the next call; never NULL. */
+const char *lam_registry_why(lam_registry *reg, const char *name);
 
 /* Helpers over schemas (used by `lamina plugin info` and the Lua layer). */
 int32_t lam_model_nparams(const lam_model_def *m);
@@ -254,6 +279,9 @@ const double *lam_sim_model_params(const lam_sim *sim, int32_t i);
 int64_t lam_sim_model_period(const lam_sim *sim, int32_t i);
 /* How many times model i has been stepped (its step count). */
 int64_t lam_sim_model_steps(const lam_sim *sim, int32_t i);
+/* Model i's instance id: with the root seed it keys every random stream
+ * of the model (lam_rng_init), so it is recorded with the run. */
+uint64_t lam_sim_model_instance(const lam_sim *sim, int32_t i);
 
 /* The buffer behind "model.port", with a new reference (release it with
  * lam_buf_free).  Writing into it between runs sets the port. */
@@ -332,6 +360,8 @@ int lam_sim_set_check(lam_sim *sim, int64_t every);
  * than a second and lam_set_quiet(0).  end_tick <= 0 turns it off. */
 void lam_sim_progress(lam_sim *sim, int64_t end_tick);
 void lam_set_quiet(int32_t quiet);
+/* The file descriptor the progress bar is drawn on (default 2, stderr). */
+void lam_set_progress_fd(int32_t fd);
 
 /* Advances `nticks` base ticks.  Returns LAM_OK, LAM_EDIVERGED (the message
  * names model, port, index and tick) or LAM_EPLUGIN (the model's message);
