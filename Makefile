@@ -24,6 +24,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIB_LIBS   := $(shell pkg-config --libs nettle openblas zlib 2>/dev/null) -ldl -lm
 LUA_CFLAGS := $(shell pkg-config --cflags luajit 2>/dev/null)
 LUA_LIBS   := $(shell pkg-config --libs luajit 2>/dev/null)
+CMD_LIBS   := $(shell pkg-config --libs libcjson nettle 2>/dev/null) -lpthread
 GIT_REV    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) -Icore/include $(PKG_CFLAGS) \
@@ -31,9 +32,9 @@ CFLAGS_ALL = $(STD) $(WARN) $(OPT) -Icore/include $(PKG_CFLAGS) \
              -DLAM_BUILD_FLAGS='"$(CC) $(OPT)"' $(CFLAGS)
 
 # ---- sources ---------------------------------------------------------------
-LIB_SRC   := $(filter-out core/main.c core/lua_host.c core/check.c core/plugin_new.c,$(wildcard core/*.c))
+LIB_SRC   := $(filter-out core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c,$(wildcard core/*.c))
 LIB_OBJ   := $(LIB_SRC:core/%.c=$(BUILD)/obj/%.o)
-CMD_SRC   := core/main.c core/lua_host.c core/check.c core/plugin_new.c
+CMD_SRC   := core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c
 CMD_OBJ   := $(CMD_SRC:core/%.c=$(BUILD)/obj/%.o)
 PLUGINS   := $(notdir $(wildcard plugins/*))
 PLUGIN_SO := $(PLUGINS:%=$(BUILD)/lib/lamina/plugins/%.so)
@@ -67,7 +68,7 @@ $(LIB): $(LIB_OBJ)
 
 $(CMD): $(CMD_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $(CMD_OBJ) -L$(BUILD)/lib -llamina $(LUA_LIBS) -ldl -lm \
+	$(CC) -o $@ $(CMD_OBJ) -L$(BUILD)/lib -llamina $(LUA_LIBS) $(CMD_LIBS) -ldl -lm \
 	  -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS)
 
 # Plugins see only lamina_plugin.h and export only lamina_plugin_init.
@@ -114,7 +115,7 @@ $(ASAN_DIR)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB_SRC:core/%.c=$(ASAN
 	  $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o) $(LIB_LIBS)
 asan: $(ASAN_TESTS)
 
-TEST_ENV := LAMINA_TEST_BUILD=$(CURDIR)/$(BUILD) LAMINA_PLUGIN_PATH= \
+TEST_ENV := LAMINA_TEST_BUILD=$(CURDIR)/$(BUILD) LAMINA_PLUGIN_PATH= LAMINA_RUNS=$(CURDIR)/$(BUILD)/runs \
             LAMINA_LIB=$(CURDIR)/$(BUILD)/lib/liblamina.so \
             LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/tests/lib/?.lua;;' \
             PATH='$(CURDIR)/$(BUILD)/bin:$(PATH)'
@@ -135,6 +136,38 @@ run:
 bench: all
 	scripts/install-deps --bench || echo "bench: peers missing; their rows will be skipped"
 	scripts/bench/run
+
+# ---- fuzzing ---------------------------------------------------------------
+# make fuzz [FUZZ="idx csv"] [FUZZ_SECONDS=600]: the libFuzzer harnesses of
+# the file readers (tests/fuzz/*.c) are built with clang, ASan and UBSan into
+# $(BUILD)/fuzz/ (scripts/install-deps --fuzz installs clang and libFuzzer)
+# and each runs for FUZZ_SECONDS in $(BUILD)/fuzz/work-<reader>/ on a scratch
+# copy of tests/fuzz/corpus/<reader>/, so the committed corpus never grows.
+# Crash, leak and timeout inputs are left in that work directory; the loop
+# stops at the first failing reader.
+FUZZ_CC      ?= clang
+FUZZ         ?= npy npz idx csv
+FUZZ_SECONDS ?= 600
+FUZZ_ARGS    ?= -rss_limit_mb=1024 -timeout=10 -print_final_stats=1
+FUZZ_CFLAGS  := $(filter-out -Werror -O2,$(CFLAGS_ALL)) -O1 -Wno-unknown-warning-option \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+.PHONY: fuzz fuzz-build
+# The readers and what they call are compiled in with coverage and
+# sanitizers; anything else they reach comes from liblamina.so.
+FUZZ_SRC     := core/buf.c core/err.c core/npy.c core/idx.c core/csv.c
+fuzz-build: $(FUZZ:%=$(BUILD)/fuzz/%)
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_SRC) $(HEADERS) $(wildcard core/*_int.h) $(LIB)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC) -L$(BUILD)/lib -llamina -lz -lm \
+	  -Wl,-rpath,'$$ORIGIN/../lib'
+fuzz: fuzz-build
+	@for f in $(FUZZ); do \
+	  w=$(BUILD)/fuzz/work-$$f; rm -rf $$w; mkdir -p $$w/corpus; \
+	  cp tests/fuzz/corpus/$$f/* $$w/corpus/; \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS) s in $$w"; \
+	  (cd $$w && ../$$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_ARGS) corpus) || exit 1; \
+	done
 
 # ---- install ---------------------------------------------------------------
 install: all

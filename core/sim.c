@@ -105,10 +105,16 @@ void lam_set_quiet(int32_t q) { quiet_flag = q; }
 
 /* isatty() is a system call (an ioctl: ~0.3 us on a virtual machine) and
  * lam_sim_run is entered once per Lua event, so it is asked once. */
+/* Where the progress bar goes: stderr unless the command moved it (it
+ * captures stderr into the run's log and keeps the bar on the terminal). */
+static int progress_fd = 2, progress_tty = -1;
+void lam_set_progress_fd(int32_t fd) {
+  progress_fd = fd;
+  progress_tty = -1;
+}
 static int stderr_is_tty(void) {
-  static int cached = -1;
-  if (cached < 0) cached = isatty(2);
-  return cached;
+  if (progress_tty < 0) progress_tty = isatty(progress_fd);
+  return progress_tty;
 }
 
 /* Grows a dynamic array by one element; returns the new slot or NULL. */
@@ -209,6 +215,10 @@ int64_t lam_sim_model_period(const lam_sim *s, int32_t i) {
 int64_t lam_sim_model_steps(const lam_sim *s, int32_t i) {
   inst *m = model_at(s, i);
   return m ? m->steps : 0;
+}
+uint64_t lam_sim_model_instance(const lam_sim *s, int32_t i) {
+  inst *m = model_at(s, i);
+  return m ? m->ctx.instance : 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -798,10 +808,9 @@ static void draw_progress(lam_sim *s, double t0, int64_t tick0, int64_t t) {
   if (frac > 1) frac = 1;
   int w = 30, fill = (int)(frac * w);
   double eta = rate > 0 ? (double)(s->progress_end - t) / rate : 0;
-  fprintf(stderr, "\r[%.*s%*s] %5.1f%%  %.3g steps/s  ETA %dm%02ds ",
+  dprintf(progress_fd, "\r[%.*s%*s] %5.1f%%  %.3g steps/s  ETA %dm%02ds ",
           fill, "##############################", w - fill, "", 100 * frac, rate,
           (int)(eta / 60), (int)eta % 60);
-  fflush(stderr);
 }
 
 /* 1 when every element is finite.  x * 0 is +-0 for finite x and NaN for
@@ -1039,7 +1048,7 @@ out:
   }
   if (drawn) {
     if (!rc) draw_progress(s, t0, tick0, s->tick);
-    fputc('\n', stderr);
+    dprintf(progress_fd, "\n");
   }
   return rc;
 }

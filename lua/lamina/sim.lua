@@ -55,8 +55,11 @@ function M.new(opts)
   local p = core.checkptr(C.lam_sim_new(reg, dt, ffi.cast("uint64_t", seed)), "lam.sim")
   local self = setmetatable({
     _s = ffi.gc(p, C.lam_sim_free), _reg = reg, dt = dt, seed = seed,
-    _events = {}, _seq = 0, _keep = {}, _models = {},
+    _events = {}, _seq = 0, _keep = {}, _models = {}, _recs = {},
   }, Sim)
+  -- Under `lamina run` the run keeps every simulation so that their
+  -- recordings reach the run directory when the script ends.
+  if context.out then table.insert(require("lamina.run").sims, self) end
   if opts.check_every then core.check(C.lam_sim_set_check(p, opts.check_every), "lam.sim") end
   return self
 end
@@ -163,29 +166,63 @@ function Sim:play(data, path, opts)
   return self
 end
 
--- sim:record("model.port", { every = k ticks, from = tick, to = tick })
--- (or every_ms / from_ms / to_ms in ms) -> recorder
+-- sim:record("model.port", opts) -> recorder.  opts:
+--   every / from / to (ticks) or every_ms / from_ms / to_ms (ms): sample
+--     every k ticks for ticks in [from, to);
+--   to_file = "v.npy": stream to that .npy file (and v.ticks.npy) instead of
+--     memory; relative names go into the run directory;
+--   overwrite = true: let to_file replace existing files;
+--   name = "v": the recording's name in the run directory's data.npz
+--     (default: the port path);
+--   save = false: leave a memory recording out of data.npz.
+local record_opts = { every = 1, from = 1, to = 1, every_ms = 1, from_ms = 1, to_ms = 1,
+                      to_file = 1, overwrite = 1, name = 1, save = 1 }
 function Sim:record(path, opts)
   opts = opts or {}
   for k in pairs(opts) do
-    if not ({ every = 1, from = 1, to = 1, every_ms = 1, from_ms = 1, to_ms = 1 })[k] then
-      core.fail("record " .. path .. ": unknown option '" .. tostring(k) .. "' (valid: every, from, to, every_ms, from_ms, to_ms)")
+    if not record_opts[k] then
+      core.fail("record " .. path .. ": unknown option '" .. tostring(k) ..
+                "' (valid: every, from, to, every_ms, from_ms, to_ms, to_file, overwrite, name, save)")
     end
   end
   local every = opts.every or (opts.every_ms and self:ticks(opts.every_ms, "every_ms")) or 1
   local from = opts.from or (opts.from_ms and self:ticks(opts.from_ms, "from_ms")) or 0
   local to = opts.to or (opts.to_ms and self:ticks(opts.to_ms, "to_ms")) or -1
+  if opts.name ~= nil and (type(opts.name) ~= "string" or opts.name == "" or opts.name:find("[/\\]")) then
+    core.fail("record " .. path .. ": name = " .. tostring(opts.name) .. ", expected a non-empty string without '/'")
+  end
   local r = core.checkptr(C.lam_sim_record(self._s, path, every, from, to), "record")
-  return setmetatable({ _r = r, sim = self, path = path }, Rec)
+  local rec = setmetatable({ _r = r, sim = self, path = path, name = opts.name or path,
+                             save = opts.save ~= false, every = every, from = from, to = to }, Rec)
+  if opts.to_file ~= nil then
+    if type(opts.to_file) ~= "string" or opts.to_file == "" then
+      core.fail("record " .. path .. ": to_file = " .. tostring(opts.to_file) .. ", expected a file name")
+    end
+    local f = opts.to_file
+    if not f:find("%.npy$") then f = f .. ".npy" end
+    rec.file = context.resolve(f)
+    core.check(C.lam_rec_stream(r, rec.file, opts.overwrite and 1 or 0), "record " .. path)
+    rec.ticks_file = ffi.string(C.lam_rec_file(r, 1))
+  end
+  self._recs[#self._recs + 1] = rec
+  return rec
 end
 
-function Rec:data() return bufm.wrap(C.lam_rec_data(self._r)) end
-function Rec:ticks() return bufm.wrap(C.lam_rec_ticks(self._r)) end
+-- A dense recorder: data() is [samples, port shape...], ticks() the tick of
+-- each sample.  A spike port (LAM_PORT_SPIKES): data() holds the index and
+-- ticks() the tick of every event; events() returns both.  A streaming
+-- recorder reads its file back (pending samples are written out first).
+function Rec:data() return bufm.wrap(core.checkptr(C.lam_rec_data(self._r), "record " .. self.path)) end
+function Rec:ticks() return bufm.wrap(core.checkptr(C.lam_rec_ticks(self._r), "record " .. self.path)) end
 function Rec:times()
   local t = self:ticks():copy("f64")
   return t:scale(self.sim.dt)
 end
+function Rec:events() return self:ticks(), self:data() end
+function Rec:is_spikes() return C.lam_rec_is_spikes(self._r) ~= 0 end
 function Rec:count() return tonumber(C.lam_rec_count(self._r)) end
+-- Ends a stream: its files get their final names; no more samples.
+function Rec:close() core.check(C.lam_rec_close(self._r), "record " .. self.path) return self end
 function Rec:start(t) core.check(C.lam_sim_at_record(self.sim._s, self.sim:ticks(t, "start"), self._r, 1)) return self end
 function Rec:stop(t) core.check(C.lam_sim_at_record(self.sim._s, self.sim:ticks(t, "stop"), self._r, 0)) return self end
 

@@ -312,6 +312,7 @@ static int spiker_create(lam_model_ctx *ctx, void **self) {
 
 static int spiker_step(void *self, lam_model_ctx *ctx, int64_t n) {
   int64_t *k = self;
+  if (n == 0) return LAM_OK; /* no step, no new spikes */
   *k += n;
   lam_buf *s = ctx->ports[0];
   uint8_t *out = s->data;
