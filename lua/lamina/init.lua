@@ -24,6 +24,14 @@ lam.buf = bufm
 lam.sim = setmetatable({ Sim = simm.Sim }, { __call = function(_, opts) return simm.new(opts) end })
 lam.context = context
 lam.data = require "lamina.data"
+-- NumPy files: lam.save / lam.load (.npy), lam.savez / lam.loadz /
+-- lam.npz_names (.npz); relative output names go into the run directory.
+lam.io = require "lamina.io"
+lam.save, lam.load = lam.io.save, lam.io.load
+lam.savez, lam.loadz, lam.npz_names = lam.io.savez, lam.io.loadz, lam.io.npz_names
+-- The path an output file named `name` gets (the run directory under
+-- `lamina run`, else the working directory).
+lam.output = context.resolve
 
 -- The root seed of this run (--seed, or the fixed default 1).
 function lam.seed() return context.seed end

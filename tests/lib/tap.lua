@@ -52,6 +52,13 @@ function M.like(s, sub, name)
   return good
 end
 
+-- Like `like`, with a Lua pattern instead of a plain substring.
+function M.match(s, pattern, name)
+  local good = type(s) == "string" and s:find(pattern) ~= nil
+  if not M.ok(good, name) then M.diag("'" .. tostring(s) .. "' does not match '" .. pattern .. "'") end
+  return good
+end
+
 function M.done()
   if M.planned and M.planned ~= M.n then
     M.diag("planned " .. M.planned .. " tests but ran " .. M.n)
