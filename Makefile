@@ -46,6 +46,8 @@ ASAN_DIR  := $(BUILD)/asan
 ASAN_TESTS:= $(CTEST_SRC:tests/core/%.c=$(ASAN_DIR)/tests/core/%.t)
 ABI_SRC   := $(wildcard tests/plugins/abi/*.c)
 ABI_SO    := $(ABI_SRC:tests/plugins/abi/%.c=$(BUILD)/tests/abi/%.so)
+BROKEN_SRC:= $(wildcard tests/plugins/broken/*.c)
+BROKEN_SO := $(BROKEN_SRC:tests/plugins/broken/%.c=$(BUILD)/tests/broken/%.so)
 
 LIB       := $(BUILD)/lib/liblamina.so
 CMD       := $(BUILD)/bin/lamina
@@ -103,6 +105,12 @@ $(BUILD)/tests/abi/%.so: tests/plugins/abi/%.c tests/plugins/abi/tiny.h core/inc
 	$(CC) $(STD) $(WARN) -Wno-missing-prototypes $(OPT) -Icore/include -fPIC \
 	  -shared -fvisibility=hidden -o $@ $< -lm
 
+# Deliberately broken plugins, one defect each, for tests/plugins/broken.t.
+$(BUILD)/tests/broken/%.so: tests/plugins/broken/%.c tests/plugins/broken/base.h core/include/lamina_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(WARN) -Wno-missing-prototypes $(OPT) -Icore/include -fPIC \
+	  -shared -fvisibility=hidden -o $@ $< -lm
+
 # The sanitizer build: the library objects and the core tests again, with
 # ASan and UBSan, linked statically into each test so no LD_PRELOAD is needed.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -120,7 +128,7 @@ TEST_ENV := LAMINA_TEST_BUILD=$(CURDIR)/$(BUILD) LAMINA_PLUGIN_PATH= LAMINA_RUNS
             LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/tests/lib/?.lua;;' \
             PATH='$(CURDIR)/$(BUILD)/bin:$(PATH)'
 
-test: all $(CTESTS) $(ABI_SO) asan
+test: all $(CTESTS) $(ABI_SO) $(BROKEN_SO) asan
 	$(TEST_ENV) prove -j2 $(BUILD)/tests/core tests/lua tests/plugins
 	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -j2 $(ASAN_DIR)/tests/core
