@@ -434,7 +434,7 @@ lam_npy_stream *lam_npy_stream_open(const char *path, int32_t dtype, int32_t row
   s->overwrite = overwrite != 0;
   s->dtype = dtype;
   s->ndim = row_ndim + 1;
-  memcpy(s->shape + 1, row_shape, (size_t)row_ndim * sizeof s->shape[0]);
+  if (row_ndim > 0) memcpy(s->shape + 1, row_shape, (size_t)row_ndim * sizeof s->shape[0]);
   s->row_bytes = row;
   if (stream_header(s) != LAM_OK) {
     char why[512];
@@ -826,7 +826,19 @@ static lam_buf *npy_read(src *s) {
   if (rc) return NULL;
   /* Checked product: the data size must equal what is left, before any
    * allocation, so a lying shape cannot make us allocate. */
-  uint64_t bytes = lam_dtype_size(dtype);
+  uint64_t bytes = lam_dtype_size(dtype), nonzero = 1;
+  /* A zero dimension makes the data empty, but the strides still multiply
+   * the other dimensions: (0, 10^11, 10^11, 10^8) would overflow them
+   * (found by tests/fuzz/npy.c), so the non-zero ones must stay within a
+   * buffer's 2^47 elements too. */
+  for (int32_t d = 0; d < ndim; d++) {
+    if (shape[d] && (__builtin_mul_overflow(nonzero, (uint64_t)shape[d], &nonzero) ||
+                     nonzero > ((uint64_t)1 << 47))) {
+      lam_set_error(LAM_EINVAL, "%s: absurd shape (its dimensions multiply past 2^47)",
+                    s->where);
+      return NULL;
+    }
+  }
   for (int32_t d = 0; d < ndim; d++) {
     if (__builtin_mul_overflow(bytes, (uint64_t)shape[d], &bytes)) {
       lam_set_error(LAM_EINVAL, "%s: shape overflows the addressable size", s->where);

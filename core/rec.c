@@ -331,7 +331,7 @@ static lam_buf *first_rows(const lam_rec *r, lam_buf *b, int32_t dtype,
                            int32_t ndim, const int64_t *rowshape) {
   if (b) return lam_buf_slice(b, 0, 0, r->n, 1);
   int64_t shape[LAM_MAX_DIMS] = {0};
-  memcpy(shape + 1, rowshape, (size_t)(ndim - 1) * sizeof shape[0]);
+  if (ndim > 1) memcpy(shape + 1, rowshape, (size_t)(ndim - 1) * sizeof shape[0]);
   return lam_buf_new(dtype, ndim, shape);
 }
 
