@@ -95,7 +95,7 @@ $(BUILD)/lib/pkgconfig/lamina.pc: scripts/lamina.pc.in Makefile
 	  -e 's|^includedir=.*|includedir=$(CURDIR)/core/include|' $< > $@
 
 # ---- tests -------------------------------------------------------------------
-$(BUILD)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB)
+$(BUILD)/tests/core/%.t: tests/core/%.c tests/tap.h tests/good.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -L$(BUILD)/lib -llamina -lm \
 	  -Wl,-rpath,'$$ORIGIN/../../lib'
@@ -117,7 +117,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 $(ASAN_DIR)/obj/%.o: core/%.c $(HEADERS) $(wildcard core/*_int.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -fPIC -c $< -o $@
-$(ASAN_DIR)/tests/core/%.t: tests/core/%.c tests/tap.h $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o)
+$(ASAN_DIR)/tests/core/%.t: tests/core/%.c tests/tap.h tests/good.h $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -Itests -o $@ $< \
 	  $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o) $(LIB_LIBS)
@@ -150,7 +150,8 @@ bench: all
 # the file readers (tests/fuzz/*.c) are built with clang, ASan and UBSan into
 # $(BUILD)/fuzz/ (scripts/install-deps --fuzz installs clang and libFuzzer)
 # and each runs for FUZZ_SECONDS in $(BUILD)/fuzz/work-<reader>/ on a scratch
-# copy of tests/fuzz/corpus/<reader>/, so the committed corpus never grows.
+# copy of tests/fuzz/corpus/<reader>/ (with tests/fuzz/<reader>.dict when
+# there is one), so the committed corpus never grows.
 # Crash, leak and timeout inputs are left in that work directory; the loop
 # stops at the first failing reader.
 FUZZ_CC      ?= clang
@@ -174,7 +175,8 @@ fuzz: fuzz-build
 	  w=$(BUILD)/fuzz/work-$$f; rm -rf $$w; mkdir -p $$w/corpus; \
 	  cp tests/fuzz/corpus/$$f/* $$w/corpus/; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS) s in $$w"; \
-	  (cd $$w && ../$$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_ARGS) corpus) || exit 1; \
+	  d=; [ -f tests/fuzz/$$f.dict ] && d=-dict=$(CURDIR)/tests/fuzz/$$f.dict; \
+	  (cd $$w && ../$$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_ARGS) $$d corpus) || exit 1; \
 	done
 
 # ---- install ---------------------------------------------------------------

@@ -19,7 +19,8 @@
 #include <unistd.h>
 
 #include "lamina.h"
-#include "../tap.h"
+#include "tap.h"
+#include "good.h"
 
 static lam_registry *reg;
 static char dir[PATH_MAX];
@@ -302,29 +303,13 @@ static void test_sigkill(void) {
 }
 
 int main(void) {
-  const char *build = getenv("LAMINA_TEST_BUILD");
-  if (!build || !*build) {
-    printf("TAP version 13\n1..0 # SKIP LAMINA_TEST_BUILD is not set\n");
-    return 0;
-  }
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/tests/abi/good.so", build);
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    printf("TAP version 13\n1..0 # SKIP %s is not built\n", path);
-    return 0;
-  }
   const char *tmp = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/lamina-rec-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  int status;
+  reg = good_registry(47, &status);
+  if (!reg) return status;
   if (!mkdtemp(dir)) {
     printf("Bail out! mkdtemp: %s\n", strerror(errno));
-    return 1;
-  }
-  unsetenv("LAMINA_PLUGIN_PATH");
-  tap_plan(47);
-  reg = lam_registry_new();
-  if (lam_registry_load(reg, path) != LAM_OK) {
-    printf("Bail out! cannot load %s: %s\n", path, lam_last_error());
     return 1;
   }
   test_spike_memory();

@@ -18,6 +18,7 @@
 
 #include "lamina.h"
 #include "tap.h"
+#include "good.h"
 
 static lam_registry *reg;
 
@@ -844,26 +845,9 @@ static void test_methods_and_state(void) {
 }
 
 int main(void) {
-  const char *build = getenv("LAMINA_TEST_BUILD");
-  if (!build || !*build) {
-    printf("TAP version 13\n1..0 # SKIP LAMINA_TEST_BUILD is not set (make test "
-           "sets it to the build directory holding tests/abi/good.so)\n");
-    return 0;
-  }
-  char path[PATH_MAX];
-  snprintf(path, sizeof path, "%s/tests/abi/good.so", build);
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    printf("TAP version 13\n1..0 # SKIP %s is not built\n", path);
-    return 0;
-  }
-  unsetenv("LAMINA_PLUGIN_PATH");
-  tap_plan(293);
-  reg = lam_registry_new();
-  if (lam_registry_load(reg, path) != LAM_OK) {
-    printf("Bail out! cannot load %s: %s\n", path, lam_last_error());
-    return 1;
-  }
+  int status;
+  reg = good_registry(293, &status);
+  if (!reg) return status;
   test_params();
   test_scheduler();
   test_actions();

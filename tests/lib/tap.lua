@@ -52,6 +52,16 @@ function M.like(s, sub, name)
   return good
 end
 
+-- Runs a shell command; returns its stdout and stderr together, and its
+-- exit status.
+function M.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
+  local out = p:read("*a")
+  p:close()
+  local status = tonumber(out:match("status=(%d+)%s*$"))
+  return (out:gsub("status=%d+%s*$", "")), status
+end
+
 -- Like `like`, with a Lua pattern instead of a plain substring.
 function M.match(s, pattern, name)
   local good = type(s) == "string" and s:find(pattern) ~= nil

@@ -6,13 +6,7 @@ local build = os.getenv("LAMINA_TEST_BUILD") or "build"
 local lamina = build .. "/bin/lamina"
 tap.plan(17)
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("status=(%d+)%s*$"))
-  return out:gsub("status=%d+%s*$", ""), status
-end
+local sh = tap.sh
 
 local tmp = os.tmpname()
 local f = io.open(tmp, "w")

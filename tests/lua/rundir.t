@@ -9,13 +9,7 @@ local lamina = build .. "/bin/lamina"
 local abi = build .. "/tests/abi"
 tap.plan(37)
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("status=(%d+)%s*$"))
-  return (out:gsub("status=%d+%s*$", "")), status
-end
+local sh = tap.sh
 local function slurp(path)
   local f = io.open(path, "rb")
   if not f then return nil end
