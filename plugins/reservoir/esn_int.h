@@ -1,0 +1,83 @@
+/*
+ * esn_int.h - private to reservoir.esn (esn.c, esn_weights.c,
+ * esn_spectral.c): the recurrent matrix and the routines that build and
+ * measure it.
+ */
+#ifndef ESN_INT_H
+#define ESN_INT_H
+
+#include "reservoir_int.h"
+
+/* The recurrent matrix in float64 (the master copy; the float32 path keeps
+ * a converted copy next to it).  Either dense (w: n x n, row-major) or CSR
+ * (rowptr[n+1], col[nnz] sorted ascending within each row, val[nnz]).
+ * `split[i]` is, for CSR, the first entry of row i whose column is >= the
+ * number of excitatory units (Dale's law: columns [0, n_exc) excitatory),
+ * so that each row's excitatory and inhibitory sums can be taken apart. */
+typedef struct {
+  int64_t n;
+  int64_t nnz;
+  int dense;
+  double *w;
+  int64_t *rowptr;
+  int32_t *col;
+  double *val;
+  int64_t *split;
+} esn_mat;
+
+/* y = W x (f64), for the eigenvalue solver and tests. */
+void esn__matvec(const esn_mat *m, const double *x, double *y);
+
+/* The modulus of the eigenvalue of largest modulus of W (W need not be
+ * normal; a dominant complex pair counts once).  Restarted Arnoldi with a
+ * fixed start vector (deterministic), Ritz values from a complex shifted
+ * QR on the small Hessenberg matrix; no dense eigendecomposition of W.
+ * *converged is 1 when the Ritz residual fell below 1e-9 |lambda| (else
+ * *rho is the best estimate after the restart budget).  Returns LAM_OK,
+ * or LAM_ENOMEM / LAM_ERANGE (no convergence of the small QR) with the
+ * error set on ctx. */
+int esn__spectral_radius(lam_model_ctx *ctx, const esn_mat *m, double *rho,
+                         int *converged);
+
+#endif /* ESN_INT_H */
+
+/* Random-stream indices of the weight draws (purpose LAM_RNG_INIT): one
+ * stream per row, so that a row does not depend on the others or on the
+ * order of generation. */
+#define ESN_STREAM_W(i) ((uint64_t)(i))
+#define ESN_STREAM_WIN(i) ((1ULL << 40) + (uint64_t)(i))
+#define ESN_STREAM_WFB(i) ((2ULL << 40) + (uint64_t)(i))
+#define ESN_STREAM_BIAS ((3ULL << 40))
+#define ESN_STREAM_ORTHO(i) ((4ULL << 40) + (uint64_t)(i))
+
+enum { ESN_DIST_NORMAL, ESN_DIST_UNIFORM, ESN_DIST_BERNOULLI, ESN_DIST_ORTHO };
+
+/* What esn__build_w needs to know. */
+typedef struct {
+  int64_t n;
+  int64_t n_exc;     /* Dale: columns [0, n_exc) excitatory; n when off */
+  double density;    /* (0, 1] */
+  double rho;        /* target spectral radius >= 0 */
+  int dist;          /* ESN_DIST_* */
+  int dense;         /* storage */
+  int dale;
+} esn_wspec;
+
+/* Builds W into *m (freed with esn__mat_free): each row i draws its
+ * number of nonzeros ~ Binomial(n, density) and that many distinct
+ * columns (sorted) and values from stream ESN_STREAM_W(i); with Dale's law
+ * values are |v|, negated in inhibitory columns and scaled by
+ * n_exc / (n - n_exc) so that the expected row sum is zero; then W is
+ * rescaled to spectral radius `rho` (orthogonal: Q rho exactly).
+ * *rho0 receives the radius before scaling.  Errors name the parameter. */
+int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
+                 double *rho0);
+void esn__mat_free(esn_mat *m);
+/* Rebuilds the CSR `split` array for n_exc. */
+void esn__mat_split(esn_mat *m, int64_t n_exc);
+/* Replaces m's entries by the dense n x n row-major `w` (CSR: its
+ * nonzeros).  Returns LAM_OK or LAM_ENOMEM (m unchanged). */
+int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,
+                       int64_t n_exc);
+/* Writes m as dense n x n row-major into w. */
+void esn__mat_get_dense(const esn_mat *m, double *w);

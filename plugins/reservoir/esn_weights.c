@@ -1,0 +1,294 @@
+/*
+ * esn_weights.c - the random matrices of reservoir.esn: sparse rows drawn
+ * without n^2 coin flips, Dale's-law signs, orthogonal matrices, and the
+ * conversions between CSR and dense storage.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "esn_int.h"
+
+void esn__mat_free(esn_mat *m) {
+  resv__api->free(m->w);
+  resv__api->free(m->rowptr);
+  resv__api->free(m->col);
+  resv__api->free(m->val);
+  resv__api->free(m->split);
+  memset(m, 0, sizeof *m);
+}
+
+void esn__mat_split(esn_mat *m, int64_t n_exc) {
+  if (m->dense || !m->split)
+    return;
+  for (int64_t i = 0; i < m->n; i++) {
+    int64_t k = m->rowptr[i];
+    while (k < m->rowptr[i + 1] && m->col[k] < n_exc)
+      k++;
+    m->split[i] = k;
+  }
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+static double draw(lam_rng *r, int dist) {
+  switch (dist) {
+  case ESN_DIST_UNIFORM:
+    return 2.0 * resv__api->rng_uniform(r) - 1.0;
+  case ESN_DIST_BERNOULLI:
+    return resv__api->rng_uniform(r) < 0.5 ? -1.0 : 1.0;
+  default:
+    return resv__api->rng_normal(r);
+  }
+}
+
+/* Row i's sorted columns into cols (returns the count).  Few columns:
+ * Floyd's algorithm (k draws, marks in `mark`, then a sort); many:
+ * selection sampling (one draw per column, already sorted).  Either way
+ * the cost is O(k log k) or O(n) per row, never a coin flip per pair. */
+static int64_t row_columns(lam_rng *r, int64_t n, double density,
+                           int32_t *cols, unsigned char *mark) {
+  int64_t k = density >= 1.0 ? n : resv__api->rng_binomial(r, n, density);
+  if (k >= n) {
+    for (int64_t j = 0; j < n; j++)
+      cols[j] = (int32_t)j;
+    return n;
+  }
+  if (4 * k >= n) {
+    int64_t got = 0;
+    for (int64_t j = 0; j < n && got < k; j++)
+      if (resv__api->rng_uniform(r) * (double)(n - j) < (double)(k - got))
+        cols[got++] = (int32_t)j;
+    return got;
+  }
+  int64_t got = 0;
+  for (int64_t j = n - k; j < n; j++) {
+    int64_t t = (int64_t)(resv__api->rng_uniform(r) * (double)(j + 1));
+    if (t > j)
+      t = j;
+    if (mark[t])
+      t = j;
+    mark[t] = 1;
+    cols[got++] = (int32_t)t;
+  }
+  qsort(cols, (size_t)got, sizeof *cols, cmp_i32);
+  for (int64_t q = 0; q < got; q++)
+    mark[cols[q]] = 0;
+  return got;
+}
+
+/* Rows of a Gaussian matrix orthonormalised by modified Gram-Schmidt
+ * (twice, for orthogonality to working precision). */
+static int orthogonal(lam_model_ctx *ctx, int64_t n, double *q) {
+  for (int64_t i = 0; i < n; i++) {
+    lam_rng r;
+    resv__api->rng_init(&r, ctx->seed, ctx->instance, LAM_RNG_INIT,
+                        ESN_STREAM_ORTHO(i));
+    for (int64_t j = 0; j < n; j++)
+      q[i * n + j] = resv__api->rng_normal(&r);
+  }
+  for (int64_t i = 0; i < n; i++) {
+    double *qi = q + i * n;
+    for (int pass = 0; pass < 2; pass++)
+      for (int64_t p = 0; p < i; p++) {
+        const double *qp = q + p * n;
+        double d = 0;
+        for (int64_t j = 0; j < n; j++)
+          d += qp[j] * qi[j];
+        for (int64_t j = 0; j < n; j++)
+          qi[j] -= d * qp[j];
+      }
+    double s = 0;
+    for (int64_t j = 0; j < n; j++)
+      s += qi[j] * qi[j];
+    s = sqrt(s);
+    if (!(s > 1e-300)) {
+      resv__api->set_error(ctx->host, "orthogonal weights: degenerate draw");
+      return LAM_ERANGE;
+    }
+    for (int64_t j = 0; j < n; j++)
+      qi[j] /= s;
+  }
+  return LAM_OK;
+}
+
+static void mat_scale(esn_mat *m, double a) {
+  if (m->dense) {
+    for (int64_t k = 0; k < m->n * m->n; k++)
+      m->w[k] *= a;
+  } else {
+    for (int64_t k = 0; k < m->nnz; k++)
+      m->val[k] *= a;
+  }
+}
+
+int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
+                 double *rho0) {
+  const int64_t n = s->n;
+  memset(m, 0, sizeof *m);
+  m->n = n;
+  m->dense = s->dense;
+  *rho0 = 0;
+  if (s->dist == ESN_DIST_ORTHO) {
+    m->w = resv__alloc(ctx, n * n, sizeof *m->w);
+    if (!m->w)
+      return LAM_ENOMEM;
+    int rc = orthogonal(ctx, n, m->w);
+    if (rc != LAM_OK) {
+      esn__mat_free(m);
+      return rc;
+    }
+    m->nnz = n * n;
+    *rho0 = 1.0; /* every eigenvalue of Q has modulus 1 */
+    mat_scale(m, s->rho);
+    return LAM_OK;
+  }
+  /* CSR first (rows grow into a buffer sized for the expected count plus
+   * slack, reallocated when a row overflows it). */
+  int64_t cap = (int64_t)(s->density * (double)n * (double)n * 1.05) + n + 16;
+  m->rowptr = resv__alloc(ctx, n + 1, sizeof *m->rowptr);
+  m->split = resv__alloc(ctx, n, sizeof *m->split);
+  int32_t *cols = resv__alloc(ctx, n, sizeof *cols);
+  unsigned char *mark = resv__alloc(ctx, n, 1);
+  m->col = resv__alloc(ctx, cap, sizeof *m->col);
+  m->val = resv__alloc(ctx, cap, sizeof *m->val);
+  if (!m->rowptr || !m->split || !cols || !mark || !m->col || !m->val)
+    goto nomem;
+  const double inh_scale =
+      s->dale && n > s->n_exc ? (double)s->n_exc / (double)(n - s->n_exc) : 1;
+  int64_t nnz = 0;
+  for (int64_t i = 0; i < n; i++) {
+    lam_rng r;
+    resv__api->rng_init(&r, ctx->seed, ctx->instance, LAM_RNG_INIT,
+                        ESN_STREAM_W(i));
+    int64_t k = row_columns(&r, n, s->density, cols, mark);
+    if (nnz + k > cap) {
+      int64_t ncap = cap + cap / 2 + k;
+      int32_t *nc = resv__alloc(ctx, ncap, sizeof *nc);
+      double *nv = resv__alloc(ctx, ncap, sizeof *nv);
+      if (!nc || !nv) {
+        resv__api->free(nc);
+        resv__api->free(nv);
+        goto nomem;
+      }
+      memcpy(nc, m->col, (size_t)nnz * sizeof *nc);
+      memcpy(nv, m->val, (size_t)nnz * sizeof *nv);
+      resv__api->free(m->col);
+      resv__api->free(m->val);
+      m->col = nc;
+      m->val = nv;
+      cap = ncap;
+    }
+    for (int64_t q = 0; q < k; q++) {
+      double v = draw(&r, s->dist);
+      if (s->dale) {
+        v = fabs(v);
+        if (cols[q] >= s->n_exc)
+          v = -v * inh_scale;
+      }
+      m->col[nnz] = cols[q];
+      m->val[nnz] = v;
+      nnz++;
+    }
+    m->rowptr[i + 1] = nnz;
+  }
+  m->nnz = nnz;
+  resv__api->free(cols);
+  resv__api->free(mark);
+  cols = NULL;
+  mark = NULL;
+  esn__mat_split(m, s->dale ? s->n_exc : n);
+  double r0 = 0;
+  int conv = 0;
+  int rc = esn__spectral_radius(ctx, m, &r0, &conv);
+  if (rc != LAM_OK) {
+    esn__mat_free(m);
+    return rc;
+  }
+  if (!conv)
+    resv__api->log(ctx->host, LAM_LOG_WARN,
+                   "spectral radius estimate %.6g did not reach the 1e-9 "
+                   "residual; scaling uses it anyway", r0);
+  *rho0 = r0;
+  if (s->rho > 0) {
+    if (!(r0 > 0)) {
+      resv__api->set_error(ctx->host,
+                           "W has spectral radius 0 (nilpotent or empty: "
+                           "density = %g gives %lld nonzeros), cannot scale "
+                           "it to spectral_radius = %g",
+                           s->density, (long long)nnz, s->rho);
+      esn__mat_free(m);
+      return LAM_ERANGE;
+    }
+    mat_scale(m, s->rho / r0);
+  } else {
+    mat_scale(m, 0.0);
+  }
+  if (s->dense) {
+    double *w = resv__alloc(ctx, n * n, sizeof *w);
+    if (!w)
+      goto nomem;
+    esn__mat_get_dense(m, w);
+    esn__mat_free(m);
+    m->n = n;
+    m->dense = 1;
+    m->w = w;
+    m->nnz = nnz;
+  }
+  return LAM_OK;
+nomem:
+  resv__api->free(cols);
+  resv__api->free(mark);
+  esn__mat_free(m);
+  return LAM_ENOMEM;
+}
+
+void esn__mat_get_dense(const esn_mat *m, double *w) {
+  const int64_t n = m->n;
+  if (m->dense) {
+    memcpy(w, m->w, (size_t)(n * n) * sizeof *w);
+    return;
+  }
+  memset(w, 0, (size_t)(n * n) * sizeof *w);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t k = m->rowptr[i]; k < m->rowptr[i + 1]; k++)
+      w[i * n + m->col[k]] = m->val[k];
+}
+
+int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,
+                       int64_t n_exc) {
+  const int64_t n = m->n;
+  if (m->dense) {
+    memcpy(m->w, w, (size_t)(n * n) * sizeof *w);
+    return LAM_OK;
+  }
+  int64_t nnz = 0;
+  for (int64_t k = 0; k < n * n; k++)
+    nnz += w[k] != 0.0;
+  int32_t *col = resv__alloc(ctx, nnz, sizeof *col);
+  double *val = resv__alloc(ctx, nnz, sizeof *val);
+  if (!col || !val) {
+    resv__api->free(col);
+    resv__api->free(val);
+    return LAM_ENOMEM;
+  }
+  nnz = 0;
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = 0; j < n; j++)
+      if (w[i * n + j] != 0.0) {
+        col[nnz] = (int32_t)j;
+        val[nnz++] = w[i * n + j];
+      }
+    m->rowptr[i + 1] = nnz;
+  }
+  resv__api->free(m->col);
+  resv__api->free(m->val);
+  m->col = col;
+  m->val = val;
+  m->nnz = nnz;
+  esn__mat_split(m, n_exc);
+  return LAM_OK;
+}

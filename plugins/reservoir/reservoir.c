@@ -1,0 +1,142 @@
+/*
+ * reservoir.c - the reservoir plugin's entry point and model table, and
+ * the helpers its models share.
+ *
+ * reservoir provides reservoir-computing substrates: rate echo-state
+ * networks (reservoir.esn, esn.c) and spiking liquids.  Readouts and
+ * metrics live in the Lua library (lamina.readout, lamina.metrics) with
+ * their dense linear algebra in the core (core/linalg.c).  Each model file
+ * exports one lam_model_def (declared in reservoir_int.h); adding a model
+ * is one line in `models` below.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "reservoir_int.h"
+
+const lam_host_api *resv__api;
+
+LAM_PLUGIN_EXPORT const lam_plugin_desc *
+lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen);
+
+void *resv__alloc(lam_model_ctx *ctx, int64_t n, size_t size) {
+  if (n < 1)
+    n = 1;
+  if ((uint64_t)n > SIZE_MAX / size) {
+    resv__api->set_error(ctx->host, "%lld elements of %zu bytes overflow",
+                         (long long)n, size);
+    return NULL;
+  }
+  void *p = resv__api->alloc((size_t)n * size);
+  if (!p)
+    resv__api->set_error(ctx->host, "out of memory (%lld x %zu bytes)",
+                         (long long)n, size);
+  return p;
+}
+
+static const char *dtype_name(int32_t t) {
+  static const char *const names[] = {"?", "f32", "f64", "i32", "i64", "u8"};
+  return t >= 0 && t <= LAM_U8 ? names[t] : "?";
+}
+
+void *resv__port(lam_model_ctx *ctx, int index, const char *port,
+                 int32_t dtype, int64_t n) {
+  lam_buf *b = ctx->ports[index];
+  if (!b || !b->data) {
+    resv__api->set_error(ctx->host, "port '%s' has no buffer", port);
+    return NULL;
+  }
+  if (b->dtype != dtype || b->size != n) {
+    resv__api->set_error(ctx->host,
+                         "port '%s' must hold %lld %s elements, it holds "
+                         "%lld %s elements",
+                         port, (long long)n, dtype_name(dtype),
+                         (long long)b->size, dtype_name(b->dtype));
+    return NULL;
+  }
+  /* Models walk ports as flat arrays: a link may have pointed the port at
+   * a strided view, which they cannot use. */
+  int64_t expect = 1;
+  for (int32_t d = b->ndim - 1; d >= 0; d--) {
+    if (b->shape[d] > 1 && b->strides[d] != expect) {
+      resv__api->set_error(ctx->host,
+                           "port '%s' is not contiguous (a view with "
+                           "strides cannot drive it)",
+                           port);
+      return NULL;
+    }
+    expect *= b->shape[d];
+  }
+  return b->data;
+}
+
+/* The model table: one line per model (see reservoir_int.h).  Copied
+ * from the descriptors at init because C cannot put extern structs into a
+ * static array initialiser. */
+#define RESV_MAX_MODELS 16
+static lam_model_def models[RESV_MAX_MODELS + 1];
+
+static const lam_model_def *const model_defs[] = {
+    &resv__esn_def,
+    &resv__lif_def,
+    NULL};
+
+static const lam_plugin_desc desc = {
+    LAM_DESC_SIZES,
+    .name = "reservoir",
+    .version = "0.1.0",
+    .authors = "lamina developers",
+    .licence = "MIT",
+    .citation = "Jaeger 2001 (GMD Report 148); Lukosevicius & Jaeger 2009 "
+                "(Comput Sci Rev 3:127)",
+    .doc = "Reservoir computing: leaky-integrator echo-state networks "
+           "(dense or CSR weights scaled to a spectral radius, feedback, "
+           "Dale's law with an E/I ratio, intrinsic plasticity, local E/I "
+           "adaptation toward target rates, batched instances, closed-loop "
+           "generation) and spiking liquids.  Readouts: lamina.readout.",
+    .build = LAM_BUILD_INFO,
+    .models = models};
+
+const lam_plugin_desc *lamina_plugin_init(const lam_host_info *host,
+                                          char *err, size_t errlen) {
+  char dummy[1];
+  if (!err || errlen == 0) {
+    err = dummy;
+    errlen = sizeof dummy;
+  }
+  if (!host || host->struct_size < offsetof(lam_host_info, abi_minor_max) +
+                                       sizeof host->abi_minor_max) {
+    snprintf(err, errlen, "reservoir: host info missing or too small");
+    return NULL;
+  }
+  if (host->abi_major != LAM_ABI_MAJOR) {
+    snprintf(err, errlen,
+             "reservoir: built for plugin ABI major %d, host offers major %d",
+             (int)LAM_ABI_MAJOR, (int)host->abi_major);
+    return NULL;
+  }
+  if (host->abi_minor_max < LAM_ABI_MINOR) {
+    snprintf(err, errlen,
+             "reservoir: needs plugin ABI minor %d, host offers at most %d",
+             (int)LAM_ABI_MINOR, (int)host->abi_minor_max);
+    return NULL;
+  }
+  /* The ESN's batched and dense paths need the BLAS entries. */
+  if (!host->api || !LAM_API_HAS(host->api, sgemv)) {
+    snprintf(err, errlen, "reservoir: host API table too old (no BLAS)");
+    return NULL;
+  }
+  resv__api = host->api;
+  size_t n = 0;
+  for (; model_defs[n]; n++) {
+    if (n >= RESV_MAX_MODELS) {
+      snprintf(err, errlen, "reservoir: more than %d models; raise "
+               "RESV_MAX_MODELS", RESV_MAX_MODELS);
+      return NULL;
+    }
+    models[n] = *model_defs[n];
+  }
+  models[n].name = NULL;
+  return &desc;
+}
