@@ -32,6 +32,23 @@ typedef struct lam__host_handle {
  * unloads code an instance still runs. */
 void lam__registry_ref(lam_registry *r, int delta);
 
+/* plugin.c: parses "MAJOR[.MINOR[.PATCH]]" (a trailing tag such as "-rc1"
+ * is ignored) into out[3]; -1 when v does not start with a number. */
+int lam__version_parse(const char *v, long out[3]);
+
+/* ckpt.c: checkpoints as sim_save_state hands them out, an envelope around
+ * the plugin's own state buffer that names the plugin, its version and
+ * ABI, and the model (docs/plugins.md, "Checkpoints").  wrap takes over
+ * `state` (freed whatever happens) and returns the envelope in *out.
+ * unwrap checks an envelope against the instance's plugin and model and
+ * puts a new buffer with the plugin's state in *payload; a buffer that is
+ * not an envelope (a bare plugin state) gives *payload = NULL and LAM_OK,
+ * and the plugin's load_state judges it.  Errors name the instance. */
+int lam__ckpt_wrap(const lam_plugin_desc *plugin, const char *model, lam_buf *state,
+                   lam_buf **out);
+int lam__ckpt_unwrap(const lam_plugin_desc *plugin, const char *model, const char *inst,
+                     const lam_buf *in, lam_buf **payload);
+
 /* rec.c: recorders, owned and driven by sim.c. */
 lam_rec *lam__rec_new(const lam_buf *port, int32_t port_flags, int64_t every,
                       int64_t from, int64_t to);

@@ -32,6 +32,7 @@ typedef struct entry {
   void *dl;
   char *path, *sha, *reason;
   char *declared;              /* the name its descriptor gave, even if refused */
+  int32_t pin_gen;             /* refused by the pins of this generation, or 0 */
   lam_plugin_desc desc;        /* host-layout copy of the descriptor */
   lam_model_def *models;       /* host-layout copies, NULL-name terminated */
   void **owned;                /* every array allocated for the copies */
@@ -61,6 +62,7 @@ struct lam_registry {
   char *env;                   /* LAMINA_PLUGIN_PATH at creation, or NULL */
   pin *pins;
   int32_t npins;
+  int32_t pin_gen;             /* bumped by every lam_registry_pin */
   char *whytext;               /* lam_registry_why result */
   int32_t sims;                /* live simulations using this registry */
 };
@@ -617,9 +619,7 @@ static entry *find_path(lam_registry *r, const char *path) {
 /* Pins                                                               */
 /* ---------------------------------------------------------------- */
 
-/* Parses "MAJOR[.MINOR[.PATCH]]" (anything after the numbers, such as a
- * pre-release tag "-rc1", is ignored).  -1 when it does not start so. */
-static int parse_version(const char *v, long out[3]) {
+int lam__version_parse(const char *v, long out[3]) {
   out[0] = out[1] = out[2] = 0;
   if (!v || !isdigit((unsigned char)*v)) return -1;
   for (int i = 0; i < 3; i++) {
@@ -653,8 +653,8 @@ static int pin_refuses(const pin *p, const char *version, const char *sha,
     return -1;
   }
   long want[3], have[3];
-  if (p->minv && parse_version(p->minv, want) == 0 &&
-      (parse_version(version, have) || version_cmp(have, want) < 0)) {
+  if (p->minv && lam__version_parse(p->minv, want) == 0 &&
+      (lam__version_parse(version, have) || version_cmp(have, want) < 0)) {
     snprintf(why, whylen, "pinned to version >= %s, but this file is version %s",
              p->minv, version && *version ? version : "(none)");
     return -1;
@@ -703,7 +703,10 @@ static int check_desc(lam_registry *r, entry *e, const lam_plugin_desc *d,
     return -1;
   }
   const pin *pn = find_pin(r, d->name);
-  if (pn && pin_refuses(pn, d->version, e->sha, why, whylen)) return -1;
+  if (pn && pin_refuses(pn, d->version, e->sha, why, whylen)) {
+    e->pin_gen = r->pin_gen; /* another pin may accept it: try again then */
+    return -1;
+  }
   e->desc = *d;
   e->desc.struct_size = hs;
   if (!e->desc.version) e->desc.version = "";
@@ -749,8 +752,16 @@ static entry *load_file(lam_registry *r, const char *path, const char *origin) {
   char real[PATH_MAX];
   const char *p = realpath(path, real) ? real : path;
   entry *e = find_path(r, p);
-  if (e) return e;
-  if (!(e = add_entry(r, p, origin))) return NULL;
+  if (e && !(e->pin_gen && e->pin_gen != r->pin_gen)) return e;
+  if (e) { /* refused by an earlier pin: judge it again under the new one */
+    free(e->sha);
+    free(e->reason);
+    free(e->declared);
+    e->sha = e->reason = e->declared = NULL;
+    e->pin_gen = 0;
+  } else if (!(e = add_entry(r, p, origin))) {
+    return NULL;
+  }
   char why[768] = "";
   e->sha = file_sha256(p);
   e->dl = dlopen(p, RTLD_NOW | RTLD_LOCAL);
@@ -969,7 +980,7 @@ int lam_registry_pin(lam_registry *r, const char *name, const char *sha256,
     for (size_t i = 0; i < 64; i++) sha[i] = (char)tolower((unsigned char)sha256[i]);
   }
   long v[3];
-  if (has_v && parse_version(min_version, v))
+  if (has_v && lam__version_parse(min_version, v))
     return lam_set_error(LAM_EINVAL, "pin %s: min_version '%s' is not MAJOR.MINOR.PATCH", name,
                          min_version);
   pin *p = (pin *)find_pin(r, name);
@@ -984,6 +995,7 @@ int lam_registry_pin(lam_registry *r, const char *name, const char *sha256,
   }
   free(p->minv);
   p->minv = has_v ? lam__strdup(min_version) : NULL;
+  r->pin_gen++;
   memcpy(p->sha, sha, sizeof sha);
   /* Already loaded: check now.  A mismatch takes the plugin out of the
    * registry's reach (its code stays mapped for instances already made). */

@@ -1137,8 +1137,19 @@ int lam_sim_save_state(lam_sim *s, const char *model, lam_buf **out) {
   if (!m->def->save_state)
     return lam_set_error(LAM_EINVAL, "save_state: %s does not support checkpoints", m->def->name);
   m->h.err[0] = '\0';
-  int rc = m->def->save_state(m->self, &m->ctx, out);
-  return rc ? plugin_fail(m, "save_state", rc) : LAM_OK;
+  lam_buf *st = NULL;
+  int rc = m->def->save_state(m->self, &m->ctx, &st);
+  if (rc) {
+    lam_buf_free(st);
+    return plugin_fail(m, "save_state", rc);
+  }
+  /* The envelope records plugin, version, ABI and model (ckpt.c). */
+  const lam_plugin_info *owner = lam_registry_owner(s->reg, m->def->name);
+  if (!owner) {
+    *out = st;
+    return LAM_OK;
+  }
+  return lam__ckpt_wrap(owner->desc, m->def->name, st, out);
 }
 
 int lam_sim_load_state(lam_sim *s, const char *model, const lam_buf *in) {
@@ -1147,7 +1158,16 @@ int lam_sim_load_state(lam_sim *s, const char *model, const lam_buf *in) {
   if (!m->def->load_state)
     return lam_set_error(LAM_EINVAL, "load_state: %s does not support checkpoints", m->def->name);
   if (!in) return lam_set_error(LAM_EINVAL, "load_state: state is NULL");
+  /* An envelope is checked against this instance's plugin and model
+   * first; a bare plugin state goes to the plugin as it is. */
+  const lam_plugin_info *owner = lam_registry_owner(s->reg, m->def->name);
+  lam_buf *payload = NULL;
+  if (owner) {
+    int crc = lam__ckpt_unwrap(owner->desc, m->def->name, m->h.name, in, &payload);
+    if (crc) return crc;
+  }
   m->h.err[0] = '\0';
-  int rc = m->def->load_state(m->self, &m->ctx, in);
+  int rc = m->def->load_state(m->self, &m->ctx, payload ? payload : in);
+  lam_buf_free(payload);
   return rc ? plugin_fail(m, "load_state", rc) : LAM_OK;
 }

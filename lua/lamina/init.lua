@@ -146,4 +146,29 @@ function lam.describe(model)
   return d
 end
 
+-- Pins plugins for this process (docs/plugins.md, "Pinning"):
+--   lam.pin { stim = { sha256 = "9f2c...", min_version = "0.1.0" },
+--             mylab = "3ab4..." }          -- a string is a sha256 alone
+-- From then on only files with that SHA-256 and/or at least that version
+-- are loaded under that name (lam_registry_pin); a mismatch is an error
+-- showing the pinned and the actual hash or version.  Call it before the
+-- first sim:add of the plugin (an already loaded plugin is checked at once).
+function lam.pin(spec)
+  if type(spec) ~= "table" then
+    core.fail("lam.pin: expected { name = { sha256 = \"...\", min_version = \"x.y.z\" } }")
+  end
+  for name, p in pairs(spec) do
+    if type(p) == "string" then p = { sha256 = p } end
+    if type(name) ~= "string" or type(p) ~= "table" then
+      core.fail("lam.pin: entry " .. tostring(name) .. ": expected a name = { sha256 = ..., min_version = ... } entry")
+    end
+    for k, v in pairs(p) do
+      if (k ~= "sha256" and k ~= "min_version") or type(v) ~= "string" then
+        core.fail("lam.pin " .. name .. ": unknown or non-string key '" .. tostring(k) .. "' (expected sha256, min_version)")
+      end
+    end
+    core.check(C.lam_registry_pin(simm.registry(), name, p.sha256, p.min_version), "lam.pin")
+  end
+end
+
 return lam

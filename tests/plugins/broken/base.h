@@ -12,6 +12,9 @@
  * the noise stream.  Flagged LAM_MODEL_STOCHASTIC.
  *
  *   BRK_FAMILY            plugin name and model family (required)
+ *   BRK_VERSION           the plugin's version ("0.1.0"); good_v*.c are the
+ *                         good model under other versions, for the checkpoint
+ *                         and pinning tests in tests/plugins/trust.t
  *   BRK_BAD_SCHEMA        port x is shaped by a parameter that does not exist
  *   BRK_BAD_DEFAULT       tau's default (1000 ms) lies outside [0.1, 100]
  *   BRK_EXTREME_CRASH     create divides by zero (SIGFPE) at tau = max
@@ -38,6 +41,9 @@
 
 #ifndef BRK_FAMILY
 #error "define BRK_FAMILY before including base.h"
+#endif
+#ifndef BRK_VERSION
+#define BRK_VERSION "0.1.0"
 #endif
 
 static const lam_host_api *api;
@@ -208,7 +214,7 @@ static const lam_model_def models[] = {
 #endif
     {.name = NULL}};
 
-static const lam_plugin_desc desc = {LAM_DESC_SIZES, .name = BRK_FAMILY, .version = "0.1.0",
+static const lam_plugin_desc desc = {LAM_DESC_SIZES, .name = BRK_FAMILY, .version = BRK_VERSION,
                                      .licence = "MIT", .build = LAM_BUILD_INFO,
                                      .models = models};
 
