@@ -643,6 +643,15 @@ static const double *arg(lam_model_ctx *ctx, const char *method,
   return b->data;
 }
 
+/* Getters take no arguments. */
+static int no_args(lam_model_ctx *ctx, const char *method, int32_t n_in) {
+  if (n_in == 0)
+    return LAM_OK;
+  resv__api->set_error(ctx->host, "%s: takes no arguments, got %d", method,
+                       (int)n_in);
+  return LAM_EINVAL;
+}
+
 static lam_buf *new_out(lam_model_ctx *ctx, int32_t ndim, const int64_t *shape) {
   lam_buf *b = resv__api->buf_new(LAM_F64, ndim, shape);
   if (!b)
@@ -798,6 +807,8 @@ static int check_dale(esn *p, lam_model_ctx *ctx, const double *w) {
 static int m_get_w(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                    int32_t n_in, lam_buf **out) {
   esn *p = self;
+  if (no_args(ctx, "get_w", n_in) != LAM_OK)
+    return LAM_EINVAL;
   int64_t shape[2] = {p->n, p->n};
   lam_buf *o = new_out(ctx, 2, shape);
   if (!o)
@@ -858,6 +869,8 @@ static int set_small(lam_model_ctx *ctx, const char *method, const char *what,
   static int m_get_##nm(void *self, lam_model_ctx *ctx, lam_buf *const *in,    \
                         int32_t n_in, lam_buf **out) {                         \
     esn *p = self;                                                             \
+    if (no_args(ctx, "get_" #nm, n_in) != LAM_OK)                              \
+      return LAM_EINVAL;                                                       \
     return get_small(ctx, p->field, nd, p->n, cols, out);                      \
   }                                                                            \
   static int m_set_##nm(void *self, lam_model_ctx *ctx, lam_buf *const *in,    \
@@ -874,6 +887,8 @@ SMALL_METHODS(bias, bias, 1, 1, "bias [units]")
 static int m_spectral_radius(void *self, lam_model_ctx *ctx,
                              lam_buf *const *in, int32_t n_in, lam_buf **out) {
   esn *p = self;
+  if (no_args(ctx, "spectral_radius", n_in) != LAM_OK)
+    return LAM_EINVAL;
   double rho = 0;
   int conv = 0;
   int rc = esn__spectral_radius(ctx, &p->w, &rho, &conv);

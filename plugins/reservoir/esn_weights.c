@@ -130,9 +130,9 @@ int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
   const int64_t n = s->n;
   memset(m, 0, sizeof *m);
   m->n = n;
-  m->dense = s->dense;
   *rho0 = 0;
   if (s->dist == ESN_DIST_ORTHO) {
+    m->dense = 1;
     m->w = resv__alloc(ctx, n * n, sizeof *m->w);
     if (!m->w)
       return LAM_ENOMEM;
