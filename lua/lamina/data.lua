@@ -4,6 +4,8 @@
 --   local mg     = lam.data.mackey_glass { n = 6000, tau = 17 }
 --   local u, y   = lam.data.narma10 { n = 3000, seed = 3 }
 --   local xyz    = lam.data.lorenz63 { n = 10000, dt = 0.01 }     -- [n, 3]
+--   local t, names = lam.data.csv("trace.csv.gz")                 -- [rows, cols]
+--   local img, lab = lam.data.digits()                   -- [1797, 64], [1797]
 --
 -- Every generator takes one table of options, checks each option (an
 -- unknown key, a wrong type or a value out of range is a one-line error
@@ -555,6 +557,126 @@ function M.label_permutation(opts)
     end
   end
   return out
+end
+
+-- Files and datasets --------------------------------------------------------
+-- Readers over core/idx.c and core/csv.c (plain or gzip'd files; every
+-- malformed file is a one-line error naming file, line and column), and
+-- the two datasets Debian ships as packages.
+
+local C, ffi = core.C, core.ffi
+
+local function path_arg(fname, path)
+  if type(path) ~= "string" or path == "" then
+    core.fail("lam.data." .. fname .. ": expected a file path, got " .. fmt(path))
+  end
+  return path
+end
+
+-- lam.data.idx(path): an IDX file (MNIST format), plain or .gz, as a buffer
+-- of the header's shape: u8 stays u8, i8/i16/i32 become i32, f32 and f64 stay.
+function M.idx(path)
+  return bufm.wrap(C.lam_idx_load(path_arg("idx", path)))
+end
+
+local CSV_DELIMS = { [","] = 44, ["\t"] = 9, ["tab"] = 9, [";"] = 59, ["|"] = 124,
+                     [":"] = 58, [" "] = 32 }
+
+-- lam.data.csv(path, {header = nil|true|false, delimiter = nil|","|"\t"|";"|"|"|":"|" ",
+-- dtype = "f64"|"f32"}): the numbers of a CSV/TSV file (plain or .gz) as a
+-- [rows, columns] buffer, and the header's column names as a Lua table (nil
+-- when the file has none).  header = nil detects a header (a first row with
+-- a cell that is not a number); delimiter = nil detects it from the first row
+-- (" " means runs of blanks, as np.savetxt writes).
+function M.csv(path, opts)
+  path_arg("csv", path)
+  opts = opts or {}
+  options("csv", opts, { "header", "delimiter", "dtype" })
+  local o = ffi.new("lam_csv_opts")
+  local h = opts.header
+  if h == nil then o.header = C.LAM_CSV_HEADER_AUTO
+  elseif h == true then o.header = C.LAM_CSV_HEADER_YES
+  elseif h == false then o.header = C.LAM_CSV_HEADER_NO
+  else core.fail("lam.data.csv: header=" .. fmt(h) .. ": expected true, false or nil (detect)") end
+  local d = opts.delimiter
+  if d ~= nil then
+    o.delimiter = CSV_DELIMS[d] or core.fail("lam.data.csv: delimiter=" .. fmt(d) ..
+      ": expected one of \",\" \"\\t\" \";\" \"|\" \":\" \" \" (or nil to detect)")
+  end
+  local dt = opts.dtype
+  if dt == nil or dt == "f64" then o.dtype = C.LAM_F64
+  elseif dt == "f32" then o.dtype = C.LAM_F32
+  else core.fail("lam.data.csv: dtype=" .. fmt(dt) .. ": expected \"f64\" or \"f32\"") end
+  local names = ffi.new("char *[1]")
+  local b = bufm.wrap(C.lam_csv_load(path, o, names))
+  local cols
+  if names[0] ~= nil then
+    local s = ffi.string(names[0])
+    C.lam_csv_free_names(names[0])
+    cols = {}
+    for name in (s .. "\n"):gmatch("(.-)\n") do cols[#cols + 1] = name end
+  end
+  return b, cols
+end
+
+local function first_file(paths)
+  for _, p in ipairs(paths) do
+    local f = io.open(p, "rb")
+    if f then f:close() return p end
+  end
+end
+
+-- Where Debian's python3-sklearn keeps the 8x8 digits (one row per image:
+-- 64 pixel values 0..16, then the label).
+local DIGITS = { "/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz" }
+
+-- lam.data.digits{path = nil}: the 1797 8x8 handwritten digits of
+-- scikit-learn (UCI optdigits test set) -> images f64 [1797, 64] (row-major
+-- 8x8, values 0..16) and labels i32 [1797] (0..9).
+function M.digits(opts)
+  opts = opts or {}
+  options("digits", opts, { "path" })
+  local path = opts.path and path_arg("digits", opts.path) or first_file(DIGITS)
+  if not path then
+    core.fail("lam.data.digits: scikit-learn's digits.csv.gz not found (looked in " ..
+      table.concat(DIGITS, ", ") .. "); install Debian's python3-sklearn " ..
+      "(apt-get install python3-sklearn) or pass {path = ...}")
+  end
+  local t = M.csv(path, { header = false, delimiter = "," })
+  local shape = t:shape()
+  if shape[2] ~= 65 then
+    core.fail("lam.data.digits: " .. path .. ": " .. shape[2] ..
+      " columns, expected 65 (64 pixels and the label)")
+  end
+  return t:slice(1, 64, 1, 2):copy("f64"), t:col(65):copy("i32")
+end
+
+local FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+-- lam.data.fashion_mnist{split = "train"|"test", dir = nil}: Zalando's
+-- Fashion-MNIST from Debian's dataset-fashion-mnist -> images u8 [n, 28, 28]
+-- (0..255) and labels i32 [n] (0..9); n = 60000 (train) or 10000 (test).
+function M.fashion_mnist(opts)
+  opts = opts or {}
+  local o = options("fashion_mnist", opts, { "split", "dir" })
+  local split = opts.split or "train"
+  if split ~= "train" and split ~= "test" then o:bad("split", split, "\"train\" or \"test\"") end
+  local dir = opts.dir and path_arg("fashion_mnist", opts.dir) or FASHION_DIR
+  local stem = dir .. "/" .. (split == "train" and "train" or "t10k")
+  local img, lab = stem .. "-images-idx3-ubyte.gz", stem .. "-labels-idx1-ubyte.gz"
+  for _, p in ipairs { img, lab } do
+    if not first_file { p } then
+      core.fail("lam.data.fashion_mnist: " .. p .. " not found; install Debian's " ..
+        "dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass {dir = ...}")
+    end
+  end
+  local images, labels = M.idx(img), M.idx(lab)
+  local n = images:shape()[1]
+  if images:ndim() ~= 3 or labels:ndim() ~= 1 or labels:shape()[1] ~= n then
+    core.fail("lam.data.fashion_mnist: " .. img .. " and " .. lab ..
+      " do not match (expected [n, 28, 28] images and [n] labels)")
+  end
+  return images, labels:copy("i32")
 end
 
 return M
