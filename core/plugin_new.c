@@ -272,7 +272,7 @@ static const char test_lua[] =
     "\n"
     "local function check(good, what, detail)\n"
     "  print((good and \"ok - \" or \"not ok - \") .. what)\n"
-    "  if not good and detail then print(\"# \" .. detail) end\n"
+    "  if not good and detail then print(detail) end -- test.t makes it a TAP comment\n"
     "end\n"
     "\n"
     "-- x(t) = g u (1 - exp(-t / tau)) from x(0) = 0 with a constant input u.\n"
