@@ -9,33 +9,15 @@
  */
 #include "lamina.h"
 #include "tap.h"
+#include "tmpfiles.h"
 
 #include <stdint.h>
 #include <unistd.h>
 
-static char dir[64];
-
-static const char *P(const char *name) {
-  static char buf[4][256];
-  static int k = 0;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
 static void put(const char *name, const char *text, size_t n) {
-  FILE *f = fopen(P(name), "wb");
-  if (!f) return;
-  if (n) fwrite(text, 1, n, f);
-  fclose(f);
+  write_bytes(P(name), text, n);
 }
 #define PUT(name, lit) put(name, lit, sizeof lit - 1)
-
-static void gzip_copy(const char *name) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "gzip -n -c '%s' > '%s.gz'", P(name), P(name));
-  if (system(cmd) != 0) diag("gzip failed for %s", name);
-}
 
 /* Loads name with the options and checks shape, values and names. */
 static int loads(const char *name, const lam_csv_opts *o, int64_t rows, int64_t cols,
@@ -180,7 +162,7 @@ static void test_bad(void) {
   ok(!lam_csv_load(NULL, NULL, NULL) && strstr(lam_last_error(), "NULL"), "NULL path refused");
   lam_buf *b = lam_csv_load(P("nope.csv"), NULL, NULL);
   ok(!b && strstr(lam_last_error(), "nope.csv: No such file"), "missing file named");
-  ok(!lam_csv_load(dir, NULL, NULL) && strstr(lam_last_error(), "not a regular file"),
+  ok(!lam_csv_load(tmp_dir_, NULL, NULL) && strstr(lam_last_error(), "not a regular file"),
      "a directory is refused");
   /* gzip problems. */
   FILE *f = fopen(P("z.csv"), "w");
@@ -203,10 +185,7 @@ static void test_python(void) {
     skip(4, "/usr/bin/python3 with numpy not available");
     return;
   }
-  char script[300], cmd[700];
-  snprintf(script, sizeof script, "%s/w.py", dir);
-  FILE *f = fopen(script, "w");
-  fprintf(f, "import sys, csv, numpy as np\n"
+  int rc = tmp_python("import sys, csv, numpy as np\n"
              "D = sys.argv[1]\n"
              "a = (np.arange(60).reshape(20, 3) * 0.37 - 5) ** 3\n"
              "np.savetxt(D + '/np.txt', a)\n"
@@ -216,9 +195,7 @@ static void test_python(void) {
              "    w = csv.writer(fh, quoting=csv.QUOTE_NONNUMERIC)\n"
              "    w.writerow(['time (s)', 'x, \"raw\"', 'y'])\n"
              "    for row in a.tolist(): w.writerow(row)\n");
-  fclose(f);
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s 2>&1", script, dir);
-  ok(system(cmd) == 0, "numpy and csv wrote their files");
+  ok(rc == 0, "numpy and csv wrote their files");
   double want[60];
   for (int i = 0; i < 60; i++) want[i] = pow(i * 0.37 - 5, 3);
   /* np.savetxt's %.18e and repr() both round-trip doubles, but numpy's
@@ -240,16 +217,10 @@ static void test_python(void) {
 
 int main(void) {
   tap_plan(47);
-  snprintf(dir, sizeof dir, "/tmp/lamina-csv-XXXXXX");
-  if (!mkdtemp(dir)) {
-    printf("Bail out! mkdtemp failed\n");
-    return 1;
-  }
+  if (tmp_begin("csv")) return 1;
   test_good();
   test_bad();
   test_python();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) diag("could not remove %s", dir);
+  tmp_end();
   return tap_done();
 }

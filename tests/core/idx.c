@@ -10,47 +10,12 @@
  */
 #include "lamina.h"
 #include "tap.h"
+#include "tmpfiles.h"
 
 #include <stdint.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static char dir[64];
-
-static const char *P(const char *name) {
-  static char buf[4][256];
-  static int k = 0;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return;
-  if (n) fwrite(p, 1, n, f);
-  fclose(f);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *p = malloc((size_t)len + 1);
-  *n = fread(p, 1, (size_t)len, f);
-  fclose(f);
-  return p;
-}
-
-/* name.gz next to name, by the gzip command (-n: no name/time stamp). */
-static void gzip_copy(const char *name) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "gzip -n -c '%s' > '%s.gz'", P(name), P(name));
-  if (system(cmd) != 0) diag("gzip failed for %s", name);
-}
 
 /* The IDX types, their lamina dtype and the test pattern (mirrored by the
  * Python snippet below); values reach both ends of each type's range. */
@@ -197,7 +162,7 @@ static void test_malformed(void) {
   lam_buf *b = lam_idx_load(P("missing.idx"));
   ok(!b && strstr(lam_last_error(), "missing.idx") && strstr(lam_last_error(), "No such file"),
      "a missing file: error names it");
-  b = lam_idx_load(dir);
+  b = lam_idx_load(tmp_dir_);
   ok(!b && strstr(lam_last_error(), "not a regular file"), "a directory is refused");
   write_bytes(P("empty_file.idx"), "", 0);
   bad("empty_file.idx", "too short");
@@ -292,29 +257,24 @@ static void test_numpy(void) {
     skip(2, "/usr/bin/python3 with numpy not available");
     return;
   }
-  char script[300], cmd[700];
-  snprintf(script, sizeof script, "%s/w.py", dir);
-  FILE *f = fopen(script, "w");
-  fprintf(f,
+  int rc = tmp_python(
           "import sys, gzip, struct, numpy as np\n"
           "D = sys.argv[1]\n"
           "def pat(code, n):\n"
           "    i = np.arange(n, dtype=np.int64)\n"
-          "    if code == 8: return i * 7 %% 256\n"
-          "    if code == 9: return i * 7 %% 256 - 128\n"
-          "    if code == 11: return i * 4099 %% 65536 - 32768\n"
-          "    if code == 12: return i * 1000000007 %% 4294967296 - 2147483648\n"
-          "    if code == 13: return ((i %% 13) - 6.0) * 0.25\n"
-          "    return ((i %% 13) - 6.0) * 0.1\n"
+          "    if code == 8: return i * 7 % 256\n"
+          "    if code == 9: return i * 7 % 256 - 128\n"
+          "    if code == 11: return i * 4099 % 65536 - 32768\n"
+          "    if code == 12: return i * 1000000007 % 4294967296 - 2147483648\n"
+          "    if code == 13: return ((i % 13) - 6.0) * 0.25\n"
+          "    return ((i % 13) - 6.0) * 0.1\n"
           "for code, dt in [(8,'>u1'), (9,'>i1'), (11,'>i2'), (12,'>i4'), (13,'>f4'), (14,'>f8')]:\n"
           "    shape = (4, 3, 5)\n"
           "    a = pat(code, 60).astype(dt).reshape(shape)\n"
           "    raw = bytes([0, 0, code, 3]) + struct.pack('>3I', *shape) + a.tobytes()\n"
-          "    open('%%s/np%%d.idx' %% (D, code), 'wb').write(raw)\n"
-          "    open('%%s/np%%d.idx.gz' %% (D, code), 'wb').write(gzip.compress(raw))\n");
-  fclose(f);
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s 2>&1", script, dir);
-  ok(system(cmd) == 0, "numpy + gzip wrote IDX files of every type");
+          "    open('%s/np%d.idx' % (D, code), 'wb').write(raw)\n"
+          "    open('%s/np%d.idx.gz' % (D, code), 'wb').write(gzip.compress(raw))\n");
+  ok(rc == 0, "numpy + gzip wrote IDX files of every type");
   static const uint32_t shape[3] = {4, 3, 5};
   int good = 1;
   for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
@@ -351,17 +311,11 @@ static void test_fashion(void) {
 
 int main(void) {
   tap_plan(43);
-  snprintf(dir, sizeof dir, "/tmp/lamina-idx-XXXXXX");
-  if (!mkdtemp(dir)) {
-    printf("Bail out! mkdtemp failed\n");
-    return 1;
-  }
+  if (tmp_begin("idx")) return 1;
   test_types();
   test_malformed();
   test_numpy();
   test_fashion();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) diag("could not remove %s", dir);
+  tmp_end();
   return tap_done();
 }
