@@ -22,6 +22,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 PKGS    := luajit nettle openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIB_LIBS   := $(shell pkg-config --libs nettle openblas zlib 2>/dev/null) -ldl -lm
+# LAPACK(E) for core/linalg.c (readout solves).
+LIB_LIBS   += $(shell pkg-config --libs lapacke 2>/dev/null || echo -llapacke)
 LUA_CFLAGS := $(shell pkg-config --cflags luajit 2>/dev/null)
 LUA_LIBS   := $(shell pkg-config --libs luajit 2>/dev/null)
 CMD_LIBS   := $(shell pkg-config --libs libcjson nettle 2>/dev/null) -lpthread

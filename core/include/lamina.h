@@ -516,6 +516,38 @@ lam_buf *lam_csv_load(const char *path, const lam_csv_opts *opts, char **names);
 /* Frees the names lam_csv_load returned.  NULL is a no-op. */
 void lam_csv_free_names(char *names);
 
+/* ---- Dense linear algebra for readouts (core/linalg.c) -------------
+ * OpenBLAS/LAPACK underneath; used by lamina.readout.  All statistics
+ * are float64.  Buffers are caller-owned; nothing is retained.  On error
+ * the outputs may be partly written and lam_last_error() names the
+ * argument. */
+
+/* Adds one block of samples to least-squares statistics:
+ *   xtx [d, d] += X^T X,  xty [d, o] += X^T Y,
+ *   xs [d] += column sums of X,  ys [o] += column sums of Y
+ * (xs and ys may be NULL).  X [T, d] and Y [T, o] are contiguous f64 or
+ * f32 (f32 rows are converted to f64 before the products); the
+ * statistics are contiguous f64.  Errors: LAM_EINVAL (dtype, shape or row
+ * count mismatch, read-only output), LAM_ENOMEM. */
+int lam_la_accumulate(lam_buf *xtx, lam_buf *xty, lam_buf *xs, lam_buf *ys,
+                      const lam_buf *x, const lam_buf *y);
+/* Ridge regression from accumulated statistics: solves
+ * (C + ridge I) W = D for W [d, o] (written), where without a bias
+ * (xs = ys = b = NULL) C = xtx, D = xty, and with a bias C and D are the
+ * statistics centred by the means xs/count and ys/count, so that the bias
+ * b [o] = (ys - W^T xs)/count is NOT regularised.  Cholesky (LAPACK
+ * dpotrf/dpotrs).  Errors: LAM_ERANGE when the system is singular or
+ * numerically singular (reciprocal condition <= d * 2^-52; e.g. ridge = 0
+ * with collinear or constant features), ridge < 0, count < 1 with a bias;
+ * LAM_EINVAL for shapes/dtypes; LAM_ENOMEM. */
+int lam_la_ridge(const lam_buf *xtx, const lam_buf *xty, const lam_buf *xs,
+                 const lam_buf *ys, double count, double ridge, lam_buf *w,
+                 lam_buf *b);
+/* out [T, o] = X [T, d] W [d, o] + b [o] (b may be NULL).  X f64 or f32,
+ * W, b, out f64, all contiguous.  Errors: LAM_EINVAL (shapes), LAM_ENOMEM. */
+int lam_la_affine(lam_buf *out, const lam_buf *x, const lam_buf *w,
+                  const lam_buf *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,8 @@ lam.buf = bufm
 lam.sim = setmetatable({ Sim = simm.Sim }, { __call = function(_, opts) return simm.new(opts) end })
 lam.context = context
 lam.data = require "lamina.data"
+lam.readout = require "lamina.readout"
+lam.metrics = require "lamina.metrics"
 -- NumPy files: lam.save / lam.load (.npy), lam.savez / lam.loadz /
 -- lam.npz_names (.npz); relative output names go into the run directory.
 lam.io = require "lamina.io"
