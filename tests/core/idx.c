@@ -244,6 +244,33 @@ static void test_malformed(void) {
   bad("shortz.idx.gz", "truncated: the header promises 48 data bytes, the file holds 44");
   gzip_copy("long.idx");
   bad("long.idx.gz", "data continues after the 48 bytes");
+  /* zlib's documented behaviour, as gunzip's: concatenated members are one
+   * stream, and bytes after the last member that are not a gzip header
+   * are ignored (a lone gzip magic there reads as a truncated member). */
+  uint8_t *cat = malloc(2 * n + 8);
+  write_bytes(P("head.idx"), p, 20);
+  write_bytes(P("tail.idx"), p + 20, len - 20);
+  gzip_copy("head.idx");
+  gzip_copy("tail.idx");
+  size_t n1, n2;
+  uint8_t *z1 = read_bytes(P("head.idx.gz"), &n1), *z2 = read_bytes(P("tail.idx.gz"), &n2);
+  memcpy(cat, z1, n1);
+  memcpy(cat + n1, z2, n2);
+  write_bytes(P("members.idx.gz"), cat, n1 + n2);
+  memcpy(cat, z, n);
+  memcpy(cat + n, "garbage!", 8);
+  write_bytes(P("garbage.idx.gz"), cat, n + 8);
+  lam_buf *m = lam_idx_load(P("members.idx.gz")), *g = lam_idx_load(P("garbage.idx.gz"));
+  ok(m && g && m->size == 12 && g->size == 12 && lam_buf_get(m, 11) == lam_buf_get(g, 11),
+     "two concatenated gzip members read as one file; trailing non-gzip bytes ignored");
+  lam_buf_free(m);
+  lam_buf_free(g);
+  memcpy(cat + n, "\x1f\x8b", 2);
+  write_bytes(P("magic.idx.gz"), cat, n + 2);
+  bad("magic.idx.gz", "truncated gzip stream");
+  free(z1);
+  free(z2);
+  free(cat);
   free(c);
   free(z);
   free(p);
@@ -310,7 +337,7 @@ static void test_fashion(void) {
 }
 
 int main(void) {
-  tap_plan(43);
+  tap_plan(45);
   if (tmp_begin("idx")) return 1;
   test_types();
   test_malformed();
