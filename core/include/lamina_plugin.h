@@ -218,7 +218,10 @@ typedef struct lam_model_ctx {
 } lam_model_ctx;
 
 enum {
-  LAM_MODEL_STOCHASTIC = 1     /* output depends on the seed */
+  /* Output depends on the seed.  A model without this flag declares itself
+   * deterministic: `lamina plugin check` then requires another seed to
+   * give identical ports (and, with the flag, different ones). */
+  LAM_MODEL_STOCHASTIC = 1
 };
 
 /* A model: schemas and lifecycle.  Arrays of these end with name == NULL.
