@@ -5,6 +5,7 @@
  */
 #include "cmd_int.h"
 #include "lamina.h"
+#include "sweep_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 static const char *usage =
     "usage:\n"
     "  lamina run SCRIPT.lua [key=value ...] [--seed N] [--out DIR] [--quiet]\n"
+    "  lamina run SCRIPT.lua --list-params   the script's parameters (name, type, default)\n"
+    "  lamina sweep PROTOCOL.yaml [-j N] [--shard I/N] [--status] [--force] [--emit slurm|parallel]\n"
     "  lamina plugins                 list the plugins found and the ones refused\n"
     "  lamina plugin info NAME        a plugin (stim) or model (stim.ou): parameters, ports, methods\n"
     "  lamina plugins --why NAME      which file provides plugin NAME and why the others were not chosen\n"
@@ -181,6 +184,9 @@ static int cmd_info(const lam__run_opts *o, const char *name) {
 }
 
 int main(int argc, char **argv) {
+  /* `sweep` parses its own options (sweep.c). */
+  if (argc >= 2 && !strcmp(argv[1], "sweep")) return lam__sweep_main(argc, argv);
+  int list_params = 0;
   lam__run_opts o = {0};
   o.seed = 1;
   o.argc = argc;
@@ -194,6 +200,8 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--valgrind")) { /* plugin check */
       o.valgrind = 1;
+    } else if (!strcmp(a, "--list-params")) { /* run: print the parameters */
+      list_params = 1;
     } else if (!strcmp(a, "--dir") || !strcmp(a, "--why")) { /* plugin new, plugins */
       if (i + 1 >= argc) return fail("%s needs a value%s", a, "");
       *(!strcmp(a, "--dir") ? &o.dir : &o.why) = argv[++i];
@@ -252,7 +260,7 @@ int main(int argc, char **argv) {
         return fail("run: '%s' is not key=value%s", pos[i], "");
       o.kv[o.nkv++] = pos[i];
     }
-    rc = lam__lua_run(&o);
+    rc = list_params ? lam__list_params(&o) : lam__lua_run(&o);
   } else {
     fprintf(stderr, "lamina: unknown or incomplete command '%s'\n%s", cmd, usage);
     rc = 2;
