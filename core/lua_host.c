@@ -61,6 +61,7 @@ static const char *print_result =
     "for _, k in ipairs(keys) do\n"
     "  local v = t[k]; if v == nil then v = t[tonumber(k)] end\n"
     "  if type(v) == 'number' then v = string.format('%.6g', v)\n"
+    "  elseif type(v) == 'table' and v._b then v = '(buffer ' .. v:dtype() .. ' [' .. table.concat(v:shape(), ', ') .. '])'\n"
     "  elseif type(v) == 'table' then v = '(table of ' .. #v .. ')' end\n"
     "  print(k .. ' = ' .. tostring(v))\n"
     "end\n";
