@@ -19,14 +19,14 @@ VERSION := 0.1.0
 STD     := -std=c11 -D_GNU_SOURCE -ffp-contract=off -fno-fast-math
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
-PKGS    := luajit nettle openblas
+PKGS    := luajit nettle openblas yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIB_LIBS   := $(shell pkg-config --libs nettle openblas zlib 2>/dev/null) -ldl -lm
 # LAPACK(E) for core/linalg.c (readout solves).
 LIB_LIBS   += $(shell pkg-config --libs lapacke 2>/dev/null || echo -llapacke)
 LUA_CFLAGS := $(shell pkg-config --cflags luajit 2>/dev/null)
 LUA_LIBS   := $(shell pkg-config --libs luajit 2>/dev/null)
-CMD_LIBS   := $(shell pkg-config --libs libcjson nettle 2>/dev/null) -lpthread
+CMD_LIBS   := $(shell pkg-config --libs libcjson nettle yaml-0.1 2>/dev/null) -lpthread
 GIT_REV    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) -Icore/include $(PKG_CFLAGS) \
@@ -34,9 +34,10 @@ CFLAGS_ALL = $(STD) $(WARN) $(OPT) -Icore/include $(PKG_CFLAGS) \
              -DLAM_BUILD_FLAGS='"$(CC) $(OPT)"' $(CFLAGS)
 
 # ---- sources ---------------------------------------------------------------
-LIB_SRC   := $(filter-out core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c,$(wildcard core/*.c))
+LIB_SRC   := $(filter-out core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c core/yaml.c core/plan.c core/sweep.c,$(wildcard core/*.c))
 LIB_OBJ   := $(LIB_SRC:core/%.c=$(BUILD)/obj/%.o)
-CMD_SRC   := core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c
+CMD_SRC   := core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c \
+             core/yaml.c core/plan.c core/sweep.c
 CMD_OBJ   := $(CMD_SRC:core/%.c=$(BUILD)/obj/%.o)
 PLUGINS   := $(notdir $(wildcard plugins/*))
 PLUGIN_SO := $(PLUGINS:%=$(BUILD)/lib/lamina/plugins/%.so)
@@ -131,7 +132,7 @@ TEST_ENV := LAMINA_TEST_BUILD=$(CURDIR)/$(BUILD) LAMINA_PLUGIN_PATH= LAMINA_RUNS
             PATH='$(CURDIR)/$(BUILD)/bin:$(PATH)'
 
 test: all $(CTESTS) $(ABI_SO) $(BROKEN_SO) asan
-	$(TEST_ENV) prove -j2 $(BUILD)/tests/core tests/lua tests/plugins
+	$(TEST_ENV) prove -j2 $(BUILD)/tests/core tests/lua tests/plugins tests/sweep
 	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -j2 $(ASAN_DIR)/tests/core
 	$(TEST_ENV) scripts/valgrind-quickstart

@@ -67,6 +67,24 @@ end
 -- the script does not declare is an error.  --seed overrides `seed`.
 function lam.params(defaults)
   if type(defaults) ~= "table" then core.fail("lam.params: expected a table of defaults") end
+  -- `lamina run SCRIPT --list-params` (and `lamina sweep`, which checks a
+  -- protocol's parameters before running any point) set LAMINA_LIST_PARAMS
+  -- to a file: the defaults go there as "name<TAB>type<TAB>value" lines and
+  -- the script stops here, before doing any work.
+  local listing = os.getenv("LAMINA_LIST_PARAMS")
+  if listing and listing ~= "" then
+    local f = assert(io.open(listing, "w"))
+    local ks = {}
+    for n in pairs(defaults) do ks[#ks + 1] = n end
+    table.sort(ks, function(a, b) return tostring(a) < tostring(b) end)
+    for _, k in ipairs(ks) do
+      local v = defaults[k]
+      local s = type(v) == "number" and string.format("%.17g", v) or tostring(v)
+      f:write(k, "\t", type(v), "\t", (s:gsub("[\t\n]", " ")), "\n")
+    end
+    f:close()
+    os.exit(0)
+  end
   local p = {}
   for k, v in pairs(defaults) do p[k] = v end
   for k, s in pairs(context.params) do
