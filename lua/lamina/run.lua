@@ -14,7 +14,7 @@ local core = require "lamina.core"
 local context = require "lamina.context"
 local ffi, C = core.ffi, core.C
 
-local M = { sims = {} }
+local M = { sims = {}, infos = {} }
 
 -- Lists that run.json must show as [] even when empty (a Lua table has no
 -- way to tell an empty list from an empty map).
@@ -34,8 +34,6 @@ local function unique(used, name)
   return name .. "#" .. k
 end
 
-local function hex64(x) return string.format("%016x", ffi.cast("uint64_t", x)):gsub("ULL$", "") end
-
 local function plugins_loaded(sims)
   local t = list()
   if #sims == 0 then return t end
@@ -50,6 +48,14 @@ local function plugins_loaded(sims)
   return t
 end
 
+-- A new simulation's entry in run.json's "sims" (filled in by sim:add).
+function M.describe(sim)
+  local info = { dt = sim.dt, seed = tonumber(sim.seed) or tostring(sim.seed), models = list() }
+  M.infos[#M.infos + 1] = info
+  info.index = #M.infos
+  return info
+end
+
 -- Returns the run information and a list of error messages (a recording
 -- that could not be written fails the run, but the others are still
 -- written).
@@ -58,14 +64,18 @@ function M.finish()
   local info = { sims = list(), recordings = list(), files = list() }
   local errors = {}
   local members, used = {}, {}
-  for si, sim in ipairs(M.sims) do
-    local models = list()
-    for i, m in ipairs(sim:models()) do
-      models[i] = { name = m.name, model = m.model, period = m.period, steps = m.steps,
-                    instance = hex64(C.lam_sim_model_instance(sim._s, i - 1)) }
-    end
-    info.sims[si] = { dt = sim.dt, seed = tonumber(sim.seed) or tostring(sim.seed),
-                      ticks = sim:tick(), models = models }
+  for _, sim in ipairs(M.sims) do
+    -- Simulations still held get their final tick and step counts.
+    local steps = {}
+    for _, m in ipairs(sim:models()) do steps[m.name] = m.steps end
+    for _, m in ipairs(sim._info.models) do m.steps = steps[m.name] end
+    sim._info.ticks = sim:tick()
+  end
+  for i, d in ipairs(M.infos) do
+    info.sims[i] = { dt = d.dt, seed = d.seed, models = d.models, ticks = d.ticks }
+  end
+  for _, sim in ipairs(M.sims) do
+    local si = sim._info.index
     for _, rec in ipairs(sim._recs) do
       local e = { name = rec.name, port = rec.path, sim = si, every = rec.every, from = rec.from,
                   to = rec.to >= 0 and rec.to or nil, dt = sim.dt,

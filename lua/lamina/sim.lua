@@ -57,10 +57,10 @@ function M.new(opts)
     _s = ffi.gc(p, C.lam_sim_free), _reg = reg, dt = dt, seed = seed,
     _events = {}, _seq = 0, _keep = {}, _models = {}, _recs = {},
   }, Sim)
-  -- Under `lamina run` the run keeps every simulation so that their
-  -- recordings reach the run directory when the script ends.
-  if context.out then table.insert(require("lamina.run").sims, self) end
   if opts.check_every then core.check(C.lam_sim_set_check(p, opts.check_every), "lam.sim") end
+  -- Under `lamina run`, every simulation is described in run.json (dt,
+  -- seed, models and their instance ids) whether or not it is kept.
+  if context.out then self._info = require("lamina.run").describe(self) end
   return self
 end
 
@@ -114,6 +114,13 @@ function Sim:add(name, model, params, opts)
   local period = opts.period or 1
   if not is_int(period) then core.fail("add " .. name .. ": period = " .. tostring(period) .. ", expected an integer >= 1") end
   core.check(C.lam_sim_add(self._s, name, model, args, #keys, period))
+  if self._info then
+    -- The model's instance id keys all its random streams (with the root
+    -- seed): run.json lists it as the model's derived seed.
+    local i = C.lam_sim_nmodels(self._s) - 1
+    local id = string.format("%016x", ffi.cast("uint64_t", C.lam_sim_model_instance(self._s, i)))
+    table.insert(self._info.models, { name = name, model = model, period = period, instance = id })
+  end
   local m = setmetatable({ sim = self, name = name, model = model }, Model)
   self._models[name] = m
   return m
@@ -205,6 +212,13 @@ function Sim:record(path, opts)
     rec.ticks_file = ffi.string(C.lam_rec_file(r, 1))
   end
   self._recs[#self._recs + 1] = rec
+  -- Under `lamina run` the run keeps each simulation that has a recording
+  -- to save, so that it reaches the run directory when the script ends
+  -- (a simulation without one may be collected as soon as it is dropped).
+  if context.out and (rec.save or rec.file) and not self._tracked then
+    self._tracked = true
+    table.insert(require("lamina.run").sims, self)
+  end
   return rec
 end
 
