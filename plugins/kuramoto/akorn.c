@@ -1,0 +1,498 @@
+/*
+ * akorn.c - kuramoto.akorn: Artificial Kuramoto Oscillatory Neurons
+ * (Miyato, Loewe, Geiger, Welling, ICLR 2025), a clean-room implementation
+ * of the discrete update of the authors' code (reference section 2.2).
+ *
+ * State: `batch` samples of M oscillators, each a unit vector x_i in
+ * R^dim.  One model step:
+ *   y_i   = (J x)_i + c_i                    (J: dense, sparse or conv)
+ *   E     = -sum_i <x_i, y_i>                (the code's score, pre-update)
+ *   yp_i  = y_i - <y_i, x_i> x_i             (tangent projection)
+ *   dx_i  = Omega_i x_i + yp_i               (Omega: (a, b) -> (w b, -w a)
+ *                                             on consecutive pairs)
+ *   x_i  <- (x_i + gamma dx_i) / |x_i + gamma dx_i|
+ * With radial_term the Omega slot holds x itself (the repository's
+ * use_omega = False behaviour), so the effective step is gamma/(1+gamma).
+ * The paper's energy -1/2 sum x.Jx - sum c.x (conv bias counted with c) is
+ * reported beside it.
+ *
+ * Layout: x[b, i, d] row-major.  For conv coupling the M oscillators sit on
+ * a height x width grid, position-major: i = (row * width + col) * G + g
+ * with G = M / (height * width) groups, and channel ch = g * dim + d; the
+ * kernel is [C, C, k, k] (out, in, ky, kx) with C = G * dim, applied as a
+ * cross-correlation with zero "same" padding, as PyTorch's conv2d.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kur_int.h"
+
+const char kur__akorn_doc[] =
+    "AKOrN vector oscillators: y = J x + c; x <- normalise(x + gamma (Omega x "
+    "+ y - <y, x> x)).  J dense ([M*dim, M*dim], set_coupling), sparse CSR "
+    "with scalar weights times I_dim (set_csr) or a 2-d convolution over a "
+    "height x width grid (set_conv, kernel [C, C, k, k] + bias).  Omega "
+    "rotates consecutive pairs (a, b) -> (omega b, -omega a); radial_term "
+    "replaces Omega x by x (the reference code's use_omega = False).  Ports: "
+    "x [batch, M, dim], stimulus c (input), energy [batch, 2] = (code score "
+    "-sum <x, y>, paper energy -1/2 x.Jx - c.x) of the state before the "
+    "step.  readout(U[, bias]) gives |U_k x| + b_k.";
+
+enum { P_BATCH, P_M, P_DIM, P_COUPLING, P_GAMMA, P_OMEGA, P_RADIAL, P_INIT,
+       P_HEIGHT, P_WIDTH };
+enum { PORT_X, PORT_C, PORT_E };
+enum { J_DENSE, J_SPARSE, J_CONV };
+
+const lam_param_def kur__akorn_params[] = {
+    {.name = "batch", .doc = "independent samples", .def = 1, .min = 1,
+     .max = 1e6, .type = LAM_PARAM_I64},
+    {.name = "oscillators", .doc = "oscillators M per sample", .def = 16,
+     .min = 1, .max = 1e8, .type = LAM_PARAM_I64},
+    {.name = "dim", .doc = "dimension n of each unit vector (even when omega "
+                           "!= 0 without radial_term)",
+     .def = 4, .min = 1, .max = 4096, .type = LAM_PARAM_I64},
+    {.name = "coupling", .doc = "dense, sparse or conv (zero until set)",
+     .choices = "dense|sparse|conv", .def = 0, .type = LAM_PARAM_ENUM},
+    {.name = "gamma", .doc = "step size gamma", .def = 1, .min = 0,
+     .max = KUR_BIG, .type = LAM_PARAM_F64, .flags = LAM_PARAM_MUTABLE},
+    {.name = "omega", .doc = "global rotation frequency of every pair "
+                             "(set_omega gives one per pair)",
+     .def = 0, .min = -KUR_BIG, .max = KUR_BIG, .type = LAM_PARAM_F64,
+     .flags = LAM_PARAM_MUTABLE},
+    {.name = "radial_term",
+     .doc = "the Omega slot holds x (the authors' use_omega = False), "
+            "effective step gamma/(1+gamma); omega is then ignored",
+     .def = 0, .type = LAM_PARAM_BOOL},
+    {.name = "init", .doc = "x0: random (normalised N(0, I)) or stimulus "
+                            "(c normalised; random where c = 0)",
+     .choices = "random|stimulus", .def = 0, .type = LAM_PARAM_ENUM},
+    {.name = "height", .doc = "grid height (conv)", .def = 1, .min = 1,
+     .max = 1e5, .type = LAM_PARAM_I64},
+    {.name = "width", .doc = "grid width (conv)", .def = 1, .min = 1,
+     .max = 1e5, .type = LAM_PARAM_I64},
+    {.name = NULL}};
+
+const lam_port_def kur__akorn_ports[] = {
+    {.name = "x", .doc = "unit vectors x[b, i, :]",
+     .shape = "batch,oscillators,dim", .dtype = LAM_F64,
+     .dir = LAM_PORT_STATE},
+    {.name = "stimulus", .doc = "conditional stimulus c[b, i, :]",
+     .shape = "batch,oscillators,dim", .dtype = LAM_F64, .dir = LAM_PORT_IN},
+    {.name = "energy",
+     .doc = "per sample (code score -sum <x, y>, paper energy -1/2 x.Jx - "
+            "c.x) before the last step",
+     .shape = "batch,2", .dtype = LAM_F64, .dir = LAM_PORT_OUT},
+    {.name = NULL}};
+
+typedef struct {
+  int64_t b, m, n, mn; /* batch, oscillators, dim, m * n */
+  int cpl;
+  double *j;           /* dense [mn, mn] or CSR weights or conv kernel */
+  int64_t *rowptr;
+  int32_t *col;
+  int64_t nnz;
+  int64_t kh, ch;      /* conv kernel size, channels C = G * dim */
+  double *bias;        /* conv bias [C] */
+  double *wpair;       /* per-pair omega [m * n/2], or NULL */
+  double *y, *jx;      /* [b, mn] work */
+} akorn;
+
+void kur__akorn_destroy(void *self, lam_model_ctx *ctx) {
+  akorn *a = self;
+  if (!a)
+    return;
+  void *owned[] = {a->j, a->rowptr, a->col, a->bias, a->wpair, a->y, a->jx};
+  for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
+    kur__api->free(owned[i]);
+  kur__api->free(a);
+}
+
+int kur__akorn_create(lam_model_ctx *ctx, void **self) {
+  const double *par = ctx->params;
+  const int64_t b = (int64_t)par[P_BATCH], m = (int64_t)par[P_M],
+                n = (int64_t)par[P_DIM];
+  if (!kur__port(ctx, PORT_X, "x", b * m * n))
+    return LAM_EINVAL;
+  if (n % 2 && par[P_OMEGA] != 0 && !par[P_RADIAL]) {
+    kur__api->set_error(ctx->host, "dim = %lld is odd: omega = %g rotates "
+                                   "pairs of components and needs an even dim",
+                        (long long)n, par[P_OMEGA]);
+    return LAM_EINVAL;
+  }
+  const int64_t hw = (int64_t)par[P_HEIGHT] * (int64_t)par[P_WIDTH];
+  if ((int)par[P_COUPLING] == J_CONV && m % hw) {
+    kur__api->set_error(ctx->host, "coupling = conv: oscillators = %lld is "
+                                   "not a multiple of height x width = %lld",
+                        (long long)m, (long long)hw);
+    return LAM_EINVAL;
+  }
+  akorn *a = kur__alloc(ctx, 1, sizeof *a);
+  if (!a)
+    return LAM_ENOMEM;
+  a->b = b, a->m = m, a->n = n, a->mn = m * n;
+  a->cpl = (int)par[P_COUPLING];
+  a->ch = (m / hw) * n;
+  a->y = kur__alloc(ctx, b * a->mn, sizeof *a->y);
+  a->jx = a->y ? kur__alloc(ctx, b * a->mn, sizeof *a->jx) : NULL;
+  int rc = a->jx ? kur__akorn_reset(a, ctx) : LAM_ENOMEM;
+  if (rc) {
+    kur__akorn_destroy(a, ctx);
+    return rc;
+  }
+  *self = a;
+  return LAM_OK;
+}
+
+static void normalise(double *v, int64_t n) {
+  double s = 0;
+  for (int64_t d = 0; d < n; d++)
+    s += v[d] * v[d];
+  s = sqrt(s);
+  if (s > 0)
+    for (int64_t d = 0; d < n; d++)
+      v[d] /= s;
+}
+
+int kur__akorn_reset(void *self, lam_model_ctx *ctx) {
+  akorn *a = self;
+  const int64_t tot = a->b * a->mn;
+  double *x = kur__port(ctx, PORT_X, "x", tot);
+  const double *c = x ? kur__port(ctx, PORT_C, "stimulus", tot) : NULL;
+  double *e = c ? kur__port(ctx, PORT_E, "energy", 2 * a->b) : NULL;
+  if (!e)
+    return LAM_EINVAL;
+  lam_rng r;
+  kur__api->rng_init(&r, ctx->seed, ctx->instance, LAM_RNG_INIT, 0);
+  const int from_c = (int)ctx->params[P_INIT] == 1;
+  for (int64_t o = 0; o < a->b * a->m; o++) {
+    double *v = x + o * a->n, s = 0;
+    for (int64_t d = 0; d < a->n; d++) {
+      v[d] = kur__api->rng_normal(&r); /* drawn always: same stream use */
+      s += c[o * a->n + d] * c[o * a->n + d];
+    }
+    if (from_c && s > 0)
+      memcpy(v, c + o * a->n, (size_t)a->n * sizeof *v);
+    normalise(v, a->n);
+  }
+  memset(e, 0, (size_t)(2 * a->b) * sizeof *e);
+  return LAM_OK;
+}
+
+/* jx = J x (without conv bias) for every sample. */
+static void apply_j(akorn *a, lam_model_ctx *ctx, const double *x) {
+  const int64_t mn = a->mn, tot = a->b * mn;
+  memset(a->jx, 0, (size_t)tot * sizeof *a->jx);
+  if (!a->j)
+    return;
+  if (a->cpl == J_DENSE) { /* JX^T: [b, mn] = [b, mn] [mn, mn]^T */
+    kur__api->dgemm(0, 1, a->b, mn, mn, 1.0, x, mn, a->j, mn, 0.0, a->jx, mn);
+    return;
+  }
+  if (a->cpl == J_SPARSE) {
+    for (int64_t s = 0; s < a->b; s++)
+      for (int64_t i = 0; i < a->m; i++) {
+        double *out = a->jx + s * mn + i * a->n;
+        for (int64_t e = a->rowptr[i]; e < a->rowptr[i + 1]; e++) {
+          const double *src = x + s * mn + (int64_t)a->col[e] * a->n;
+          for (int64_t d = 0; d < a->n; d++)
+            out[d] += a->j[e] * src[d];
+        }
+      }
+    return;
+  }
+  /* conv: out[p, co] = sum_{ky, kx, ci} K[co, ci, ky, kx] x[p + (ky, kx) - r, ci] */
+  const int64_t hh = (int64_t)ctx->params[P_HEIGHT], ww = (int64_t)ctx->params[P_WIDTH];
+  const int64_t k = a->kh, rad = k / 2, C = a->ch;
+  for (int64_t s = 0; s < a->b; s++)
+    for (int64_t py = 0; py < hh; py++)
+      for (int64_t px = 0; px < ww; px++) {
+        double *out = a->jx + s * mn + (py * ww + px) * C;
+        for (int64_t ky = 0; ky < k; ky++) {
+          const int64_t qy = py + ky - rad;
+          if (qy < 0 || qy >= hh)
+            continue;
+          for (int64_t kx = 0; kx < k; kx++) {
+            const int64_t qx = px + kx - rad;
+            if (qx < 0 || qx >= ww)
+              continue;
+            const double *src = x + s * mn + (qy * ww + qx) * C;
+            for (int64_t co = 0; co < C; co++) {
+              const double *kr = a->j + ((co * C) * k + ky) * k + kx;
+              double acc = 0;
+              for (int64_t ci = 0; ci < C; ci++)
+                acc += kr[ci * k * k] * src[ci];
+              out[co] += acc;
+            }
+          }
+        }
+      }
+}
+
+int kur__akorn_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
+  akorn *a = self;
+  const int64_t tot = a->b * a->mn, n = a->n;
+  double *x = kur__port(ctx, PORT_X, "x", tot);
+  const double *c = x ? kur__port(ctx, PORT_C, "stimulus", tot) : NULL;
+  double *en = c ? kur__port(ctx, PORT_E, "energy", 2 * a->b) : NULL;
+  if (!en)
+    return LAM_EINVAL;
+  const double gamma = ctx->params[P_GAMMA], omega = ctx->params[P_OMEGA];
+  const int radial = ctx->params[P_RADIAL] != 0;
+  if (!radial && n % 2 && omega != 0) {
+    kur__api->set_error(ctx->host, "omega = %g needs an even dim", omega);
+    return LAM_EINVAL;
+  }
+  for (int64_t t = 0; t < nsteps; t++) {
+    apply_j(a, ctx, x);
+    for (int64_t s = 0; s < a->b; s++) {
+      double ej = 0, ec = 0;
+      for (int64_t i = 0; i < a->m; i++) {
+        const int64_t o = s * a->mn + i * n;
+        double *xi = x + o, *y = a->y + o;
+        const double *jx = a->jx + o, *ci = c + o;
+        double xy = 0;
+        for (int64_t d = 0; d < n; d++) {
+          const double cb = ci[d] + (a->bias ? a->bias[(i * n + d) % a->ch] : 0.0);
+          y[d] = jx[d] + cb;
+          ej += xi[d] * jx[d];
+          ec += xi[d] * cb;
+          xy += xi[d] * y[d];
+        }
+        double *delta = y; /* y_i is not needed after the projection */
+        for (int64_t d = 0; d < n; d++)
+          delta[d] = y[d] - xy * xi[d];
+        if (radial) {
+          for (int64_t d = 0; d < n; d++)
+            delta[d] += xi[d];
+        } else if (omega != 0 || a->wpair) {
+          for (int64_t d = 0; d + 1 < n; d += 2) {
+            const double w = a->wpair ? a->wpair[(i * n + d) / 2] : omega;
+            delta[d] += w * xi[d + 1];
+            delta[d + 1] -= w * xi[d];
+          }
+        }
+        for (int64_t d = 0; d < n; d++)
+          xi[d] += gamma * delta[d];
+        normalise(xi, n);
+      }
+      en[2 * s] = -(ej + ec);
+      en[2 * s + 1] = -0.5 * ej - ec;
+    }
+  }
+  return LAM_OK;
+}
+
+/* Checkpoint: the state is x (the coupling is configuration). */
+int kur__akorn_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
+  akorn *a = self;
+  const int64_t tot = a->b * a->mn;
+  const double *x = kur__port(ctx, PORT_X, "x", tot);
+  const double *e = x ? kur__port(ctx, PORT_E, "energy", 2 * a->b) : NULL;
+  if (!e)
+    return LAM_EINVAL;
+  size_t nb = (size_t)tot * sizeof *x, eb = (size_t)(2 * a->b) * sizeof *e;
+  unsigned char *w = kur__state_new(ctx, KUR_TAG_AKORN, tot, nb + eb, out);
+  if (!w)
+    return LAM_ENOMEM;
+  kur__put(kur__put(w, x, nb), e, eb);
+  return LAM_OK;
+}
+
+int kur__akorn_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
+  akorn *a = self;
+  const int64_t tot = a->b * a->mn;
+  size_t nb = (size_t)tot * sizeof(double), eb = (size_t)(2 * a->b) * sizeof(double);
+  const unsigned char *r = kur__state_open(ctx, KUR_TAG_AKORN, tot, in, nb + eb);
+  double *x = r ? kur__port(ctx, PORT_X, "x", tot) : NULL;
+  double *e = x ? kur__port(ctx, PORT_E, "energy", 2 * a->b) : NULL;
+  if (!e)
+    return LAM_EINVAL;
+  kur__get(e, kur__get(x, r, nb), eb);
+  return LAM_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* Methods                                                            */
+/* ---------------------------------------------------------------- */
+
+#define ERR(...) (kur__api->set_error(ctx->host, __VA_ARGS__), LAM_EINVAL)
+
+static double *copy_finite(lam_model_ctx *ctx, const char *method,
+                           const char *arg, const lam_buf *b, int64_t count) {
+  double *out = kur__alloc(ctx, count, sizeof *out);
+  for (int64_t e = 0; out && e < count; e++) {
+    out[e] = kur__at(b, e);
+    if (!isfinite(out[e])) {
+      kur__api->set_error(ctx->host, "%s: %s[%lld] (flat) = %g; expected a "
+                                     "finite number",
+                          method, arg, (long long)e, out[e]);
+      kur__api->free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+static int set_coupling(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                        int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  int rc = kur__nargs(ctx, "set_coupling", n_in, 1, 1);
+  if (rc)
+    return rc;
+  if (a->cpl != J_DENSE)
+    return ERR("set_coupling: needs coupling = dense");
+  if ((rc = kur__arg(ctx, "set_coupling", "J", in[0], 2, a->mn, a->mn)))
+    return rc;
+  double *j = copy_finite(ctx, "set_coupling", "J", in[0], a->mn * a->mn);
+  if (!j)
+    return LAM_EINVAL;
+  kur__api->free(a->j);
+  a->j = j;
+  return LAM_OK;
+}
+
+static int set_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                   int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  int rc = kur__nargs(ctx, "set_csr", n_in, 3, 3);
+  if (rc)
+    return rc;
+  if (a->cpl != J_SPARSE)
+    return ERR("set_csr: needs coupling = sparse");
+  if ((rc = kur__arg(ctx, "set_csr", "indptr", in[0], 1, a->m + 1, 0)))
+    return rc;
+  const int64_t nnz = (int64_t)kur__at(in[0], a->m);
+  if ((rc = kur__arg(ctx, "set_csr", "indices", in[1], 1, nnz, 0)) ||
+      (rc = kur__arg(ctx, "set_csr", "weights", in[2], 1, nnz, 0)))
+    return rc;
+  int64_t *rp = kur__alloc(ctx, a->m + 1, sizeof *rp);
+  int32_t *col = rp ? kur__alloc(ctx, nnz, sizeof *col) : NULL;
+  double *w = col ? copy_finite(ctx, "set_csr", "weights", in[2], nnz) : NULL;
+  rc = w ? LAM_OK : LAM_EINVAL;
+  for (int64_t i = 0; rc == LAM_OK && i <= a->m; i++) {
+    double v = kur__at(in[0], i);
+    rp[i] = (int64_t)v;
+    if (v != floor(v) || v < 0 || v > (double)nnz || (i && rp[i] < rp[i - 1]) || (!i && v != 0))
+      rc = ERR("set_csr: indptr[%lld] = %g; expected integers from 0 rising "
+               "to nnz", (long long)i, v);
+  }
+  for (int64_t e = 0; rc == LAM_OK && e < nnz; e++) {
+    double v = kur__at(in[1], e);
+    col[e] = (int32_t)v;
+    if (v != floor(v) || v < 0 || v >= (double)a->m)
+      rc = ERR("set_csr: indices[%lld] = %g; expected an oscillator in [0, %lld)",
+               (long long)e, v, (long long)a->m);
+  }
+  if (rc) {
+    kur__api->free(rp);
+    kur__api->free(col);
+    kur__api->free(w);
+    return rc;
+  }
+  kur__api->free(a->rowptr);
+  kur__api->free(a->col);
+  kur__api->free(a->j);
+  a->rowptr = rp, a->col = col, a->j = w, a->nnz = nnz;
+  return LAM_OK;
+}
+
+static int set_conv(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                    int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  int rc = kur__nargs(ctx, "set_conv", n_in, 1, 2);
+  if (rc)
+    return rc;
+  if (a->cpl != J_CONV)
+    return ERR("set_conv: needs coupling = conv");
+  const lam_buf *k = in[0];
+  if (k->ndim != 4 || k->shape[0] != a->ch || k->shape[1] != a->ch ||
+      k->shape[2] != k->shape[3] || k->shape[2] % 2 == 0)
+    return ERR("set_conv: kernel must be [C, C, k, k] with C = %lld and odd k",
+               (long long)a->ch);
+  if (n_in == 2 && (rc = kur__arg(ctx, "set_conv", "bias", in[1], 1, a->ch, 0)))
+    return rc;
+  double *w = copy_finite(ctx, "set_conv", "kernel", k, k->size);
+  double *bias = w && n_in == 2 ? copy_finite(ctx, "set_conv", "bias", in[1], a->ch) : NULL;
+  if (!w || (n_in == 2 && !bias)) {
+    kur__api->free(w);
+    return LAM_EINVAL;
+  }
+  kur__api->free(a->j);
+  kur__api->free(a->bias);
+  a->j = w, a->bias = bias, a->kh = k->shape[2];
+  return LAM_OK;
+}
+
+static int set_omega(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                     int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  int rc = kur__nargs(ctx, "set_omega", n_in, 1, 1);
+  if (rc)
+    return rc;
+  if (a->n % 2)
+    return ERR("set_omega: dim = %lld is odd; rotations need pairs", (long long)a->n);
+  if ((rc = kur__arg(ctx, "set_omega", "omega", in[0], 2, a->m, a->n / 2)))
+    return rc;
+  double *w = copy_finite(ctx, "set_omega", "omega", in[0], a->m * a->n / 2);
+  if (!w)
+    return LAM_EINVAL;
+  kur__api->free(a->wpair);
+  a->wpair = w;
+  return LAM_OK;
+}
+
+/* readout(U[K, r, M*dim], bias[K]?): out[b, k] = |U_k x_b| + bias_k. */
+static int readout(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                   int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  int rc = kur__nargs(ctx, "readout", n_in, 1, 2);
+  if (rc)
+    return rc;
+  const lam_buf *u = in[0];
+  if (u->ndim != 3 || u->shape[2] != a->mn || u->dtype < LAM_F32 || u->dtype > LAM_I64)
+    return ERR("readout: U must be a numeric [K, r, %lld] buffer", (long long)a->mn);
+  const int64_t kk = u->shape[0], rr = u->shape[1];
+  if (n_in == 2 && (rc = kur__arg(ctx, "readout", "bias", in[1], 1, kk, 0)))
+    return rc;
+  const double *x = kur__port(ctx, PORT_X, "x", a->b * a->mn);
+  if (!x)
+    return LAM_EINVAL;
+  int64_t shape[2] = {a->b, kk};
+  lam_buf *o = kur__api->buf_new(LAM_F64, 2, shape);
+  if (!o)
+    return ERR("readout: out of memory");
+  double *od = o->data;
+  for (int64_t s = 0; s < a->b; s++)
+    for (int64_t k = 0; k < kk; k++) {
+      double sq = 0;
+      for (int64_t q = 0; q < rr; q++) {
+        double acc = 0;
+        for (int64_t e = 0; e < a->mn; e++)
+          acc += kur__at(u, (k * rr + q) * a->mn + e) * x[s * a->mn + e];
+        sq += acc * acc;
+      }
+      od[s * kk + k] = sqrt(sq) + (n_in == 2 ? kur__at(in[1], k) : 0.0);
+    }
+  *out = o;
+  return LAM_OK;
+}
+
+const lam_method_def kur__akorn_methods[] = {
+    {.name = "set_coupling",
+     .doc = "set_coupling(J[M*dim, M*dim]): dense coupling, row = target",
+     .fn = set_coupling},
+    {.name = "set_csr",
+     .doc = "set_csr(indptr[M+1], indices[nnz], weights[nnz]): J_ij = w_ij "
+            "I_dim, row = target",
+     .fn = set_csr},
+    {.name = "set_conv",
+     .doc = "set_conv(kernel[C, C, k, k], bias[C]?): 2-d convolution, C = "
+            "dim * oscillators / (height * width)",
+     .fn = set_conv},
+    {.name = "set_omega",
+     .doc = "set_omega(omega[M, dim/2]): one rotation frequency per pair",
+     .fn = set_omega},
+    {.name = "readout",
+     .doc = "readout(U[K, r, M*dim], bias[K]?): [batch, K] of |U_k x| + b_k",
+     .fn = readout},
+    {.name = NULL}};

@@ -1,0 +1,252 @@
+/*
+ * coupling.c - the coupling field of kuramoto.phase.
+ *
+ * Every coupling is written as Im(H_i e^(-i theta_i)) with a complex field
+ * H_i, so no sine is evaluated per edge (reference section 1.2):
+ *
+ *   mean field   H = e^(-i alpha) (K Z1 + K2 Z2 conj(Z1) + K3 Z1^2 conj(Z1))
+ *                with Zm = (1/N) sum_j e^(i m theta_j), O(N) per evaluation;
+ *   network      H_i = K e^(-i alpha) s_i sum_j W_ij e^(-i alpha_ij) z_j(t - tau_ij)
+ *                with z_j = e^(i theta_j), s_i the normalisation factor.
+ *
+ * Im(H e^(-i theta)) = Im H cos theta - Re H sin theta, so each oscillator
+ * needs one cos and one sin per evaluation, computed in two separate loops
+ * (GCC fuses a sin and a cos of the same argument into a scalar sincos
+ * otherwise).  Delayed sources come from a ring of (cos, sin) per
+ * oscillator written once per step; an edge with delay 0 reads the current
+ * stage, so an all-zero delay matrix gives exactly the undelayed model.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "phase_int.h"
+
+void kur__phase_trig(kphase *p, const double *theta, int first) {
+  const int64_t n = p->n;
+  const size_t nb = (size_t)n * sizeof *theta;
+  if (first && p->cache && memcmp(theta, p->tc, nb) == 0)
+    return;
+  double *c = p->c, *s = p->s;
+  for (int64_t i = 0; i < n; i++)
+    c[i] = cos(theta[i]);
+  for (int64_t i = 0; i < n; i++)
+    s[i] = sin(theta[i]);
+  /* The first stage of a step remembers its phases: the end of one step
+   * is the start of the next, so recording r(t) costs no second pass. */
+  p->cache = first;
+  if (first)
+    memcpy(p->tc, theta, nb);
+}
+
+/* Z1 and Z2 of the current stage. */
+static void moments(const kphase *p, int second, double z[4]) {
+  const int64_t n = p->n;
+  const double *c = p->c, *s = p->s;
+  double a = 0, b = 0, e = 0, f = 0;
+  for (int64_t i = 0; i < n; i++) {
+    a += c[i];
+    b += s[i];
+  }
+  if (second)
+    for (int64_t i = 0; i < n; i++) {
+      e += c[i] * c[i] - s[i] * s[i];
+      f += 2.0 * c[i] * s[i];
+    }
+  z[0] = a / (double)n;
+  z[1] = b / (double)n;
+  z[2] = e / (double)n;
+  z[3] = f / (double)n;
+}
+
+static int64_t slot(const kphase *p, int64_t d) {
+  int64_t k = p->head - d;
+  return k < 0 ? k + p->depth : k;
+}
+
+void kur__phase_history(kphase *p) {
+  if (p->depth <= 1)
+    return;
+  const int64_t n = p->n;
+  int second = 1;
+  double z[4];
+  if (p->cpl == CPL_MEAN)
+    moments(p, second, z);
+  int64_t slots = p->fill_history ? p->depth : 1;
+  for (int64_t k = 0; k < slots; k++) {
+    p->head = p->head + 1 == p->depth ? 0 : p->head + 1;
+    if (p->cpl == CPL_MEAN) {
+      memcpy(p->hz + 4 * p->head, z, sizeof z);
+    } else {
+      memcpy(p->hc + p->head * n, p->c, (size_t)n * sizeof *p->c);
+      memcpy(p->hs + p->head * n, p->s, (size_t)n * sizeof *p->s);
+    }
+  }
+  p->fill_history = 0;
+}
+
+static void mean_field(kphase *p, const double *par) {
+  const double k = par[P_K], k2 = par[P_K2], k3 = par[P_K3];
+  const int second = k2 != 0.0 || k3 != 0.0;
+  double z[4];
+  if (p->maxd > 0)
+    memcpy(z, p->hz + 4 * slot(p, p->maxd), sizeof z);
+  else
+    moments(p, second, z);
+  /* K Z1 + K2 Z2 conj(Z1) + K3 Z1 Z1 conj(Z1) */
+  double hr = k * z[0], hi = k * z[1];
+  if (second) {
+    double m2 = z[0] * z[0] + z[1] * z[1];
+    hr += k2 * (z[2] * z[0] + z[3] * z[1]) + k3 * m2 * z[0];
+    hi += k2 * (z[3] * z[0] - z[2] * z[1]) + k3 * m2 * z[1];
+  }
+  /* norm = none: sum_j instead of (1/N) sum_j. */
+  double g = (int)par[P_NORM] == NORM_NONE ? (double)p->n : 1.0;
+  double ca = cos(par[P_ALPHA]), sa = sin(par[P_ALPHA]);
+  p->hre = g * (ca * hr + sa * hi);
+  p->him = g * (ca * hi - sa * hr);
+}
+
+/* The common case: no per-edge lags or delays.  One pass reads each
+ * weight once and accumulates both sums. */
+static void net_plain(kphase *p, const double *xc, const double *xs) {
+  const int64_t n = p->n;
+  for (int64_t i = 0; i < n; i++) {
+    double re = 0, im = 0;
+    if (p->rowptr) {
+      for (int64_t e = p->rowptr[i]; e < p->rowptr[i + 1]; e++) {
+        const int32_t j = p->col[e];
+        re += p->w[e] * xc[j];
+        im += p->w[e] * xs[j];
+      }
+    } else if (p->w) {
+      const double *wr = p->w + i * n;
+      for (int64_t j = 0; j < n; j++) {
+        re += wr[j] * xc[j];
+        im += wr[j] * xs[j];
+      }
+    } else {
+      for (int64_t j = 0; j < n; j++) {
+        re += xc[j];
+        im += xs[j];
+      }
+    }
+    p->fre[i] = re;
+    p->fim[i] = im;
+  }
+}
+
+/* Per-edge lags and/or delays. */
+static void net_general(kphase *p, const double *xc, const double *xs) {
+  const int64_t n = p->n;
+  for (int64_t i = 0; i < n; i++) {
+    double re = 0, im = 0;
+    int64_t e0 = p->rowptr ? p->rowptr[i] : i * n;
+    int64_t e1 = p->rowptr ? p->rowptr[i + 1] : i * n + n;
+    for (int64_t e = e0; e < e1; e++) {
+      const int64_t j = p->rowptr ? p->col[e] : e - e0;
+      const double w = p->w ? p->w[e] : 1.0;
+      double zc = xc[j], zs = xs[j];
+      if (p->edelay && p->edelay[e] > 0) {
+        const int64_t k = slot(p, p->edelay[e]) * n + j;
+        zc = p->hc[k];
+        zs = p->hs[k];
+      }
+      if (p->lc) { /* z e^(-i alpha_ij) */
+        const double a = p->lc[e] * zc + p->ls[e] * zs;
+        zs = p->lc[e] * zs - p->ls[e] * zc;
+        zc = a;
+      }
+      re += w * zc;
+      im += w * zs;
+    }
+    p->fre[i] = re;
+    p->fim[i] = im;
+  }
+}
+
+void kur__phase_field(kphase *p, const double *par, const double *theta,
+                      int first) {
+  kur__phase_trig(p, theta, first);
+  if (p->cpl == CPL_MEAN) {
+    mean_field(p, par);
+    return;
+  }
+  const double *xc = p->c, *xs = p->s;
+  if (!p->edelay && p->maxd > 0) { /* uniform delay: the whole ring slot */
+    xc = p->hc + slot(p, p->maxd) * p->n;
+    xs = p->hs + slot(p, p->maxd) * p->n;
+  }
+  if (p->edelay || p->lc)
+    net_general(p, xc, xs);
+  else
+    net_plain(p, xc, xs);
+  const double k = par[P_K], ca = cos(par[P_ALPHA]), sa = sin(par[P_ALPHA]);
+  for (int64_t i = 0; i < p->n; i++) {
+    const double g = k * p->scale[i], re = p->fre[i], im = p->fim[i];
+    p->fre[i] = g * (ca * re + sa * im);
+    p->fim[i] = g * (ca * im - sa * re);
+  }
+}
+
+int kur__phase_scale(kphase *p, lam_model_ctx *ctx) {
+  const int64_t n = p->n;
+  const int norm = (int)ctx->params[P_NORM];
+  for (int64_t i = 0; i < n; i++) {
+    double deg = 0, str = 0;
+    if (p->rowptr) {
+      for (int64_t e = p->rowptr[i]; e < p->rowptr[i + 1]; e++) {
+        deg += p->w[e] != 0.0;
+        str += p->w[e];
+      }
+    } else if (p->w) {
+      for (int64_t j = 0; j < n; j++) {
+        deg += p->w[i * n + j] != 0.0;
+        str += p->w[i * n + j];
+      }
+    } else {
+      deg = str = (double)n;
+    }
+    double g = 1.0;
+    if (norm == NORM_N)
+      g = 1.0 / (double)n;
+    else if (norm == NORM_DEGREE)
+      g = deg > 0 ? 1.0 / deg : 0.0; /* no inputs: no coupling, not 0/0 */
+    else if (norm == NORM_STRENGTH) {
+      if (str < 0 || (str == 0 && deg > 0)) {
+        kur__api->set_error(ctx->host,
+                            "norm = in_strength: row %lld of the weights sums "
+                            "to %g; in-strength normalisation needs "
+                            "non-negative row sums",
+                            (long long)i, str);
+        return LAM_EINVAL;
+      }
+      g = str > 0 ? 1.0 / str : 0.0;
+    }
+    p->scale[i] = g;
+  }
+  return LAM_OK;
+}
+
+int kur__phase_ring(kphase *p, lam_model_ctx *ctx, int64_t maxd) {
+  kur__api->free(p->hc);
+  kur__api->free(p->hs);
+  kur__api->free(p->hz);
+  p->hc = p->hs = p->hz = NULL;
+  p->maxd = maxd;
+  p->depth = maxd + 1;
+  p->head = 0;
+  p->fill_history = 1;
+  if (maxd == 0)
+    return LAM_OK;
+  if (p->cpl == CPL_MEAN) {
+    p->hz = kur__alloc(ctx, 4 * p->depth, sizeof *p->hz);
+    return p->hz ? LAM_OK : LAM_ENOMEM;
+  }
+  if (p->depth > INT64_MAX / p->n) {
+    kur__api->set_error(ctx->host, "delay history too large");
+    return LAM_ENOMEM;
+  }
+  p->hc = kur__alloc(ctx, p->depth * p->n, sizeof *p->hc);
+  p->hs = p->hc ? kur__alloc(ctx, p->depth * p->n, sizeof *p->hs) : NULL;
+  return p->hs ? LAM_OK : LAM_ENOMEM;
+}

@@ -1,0 +1,85 @@
+/*
+ * kur_int.h - private to the kuramoto plugin: what the model files
+ * (phase.c, akorn.c) hand to the descriptor in kuramoto.c, and the helpers
+ * they share (ports, allocation, reading method arguments, checkpoints,
+ * natural-frequency generators in omega.c).
+ *
+ * Everything here has hidden visibility (the plugin is built with
+ * -fvisibility=hidden); the only exported symbol is lamina_plugin_init.
+ */
+#ifndef KUR_INT_H
+#define KUR_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lamina_plugin.h"
+
+extern const lam_host_api *kur__api;
+
+/* Bounds used in parameter schemas: finite, so +-inf is refused. */
+#define KUR_BIG 1e6
+#define KUR_PI 3.14159265358979323846
+
+/* A port's f64 data, checked to hold n contiguous elements (a link may have
+ * pointed the port at another buffer).  NULL with the error set. */
+double *kur__port(lam_model_ctx *ctx, int index, const char *name, int64_t n);
+/* n * size zeroed bytes (n < 1 counts as 1); NULL with the error set. */
+void *kur__alloc(lam_model_ctx *ctx, int64_t n, size_t size);
+
+/* Method arguments.  kur__arg checks that `in` has the given shape
+ * (ndim 1 or 2; cols ignored for ndim 1) and names the method and argument
+ * in the error.  kur__at reads element `flat` (row-major order) of any
+ * dtype and strides as a double. */
+int kur__arg(lam_model_ctx *ctx, const char *method, const char *arg,
+             const lam_buf *in, int32_t ndim, int64_t rows, int64_t cols);
+double kur__at(const lam_buf *b, int64_t flat);
+/* The method takes exactly `want` arguments (or between lo and hi). */
+int kur__nargs(lam_model_ctx *ctx, const char *method, int32_t n_in,
+               int32_t lo, int32_t hi);
+/* A new f64 buffer of n elements (1-d) copied from x, stored in *out. */
+int kur__ret(lam_model_ctx *ctx, const double *x, int64_t n, lam_buf **out);
+
+/* Checkpoints: a u8 buffer with a header (magic, model tag, n, payload
+ * size), written and read sequentially. */
+enum { KUR_TAG_PHASE = 1, KUR_TAG_AKORN = 2 };
+unsigned char *kur__state_new(lam_model_ctx *ctx, uint32_t tag, int64_t n,
+                              size_t payload, lam_buf **out);
+const unsigned char *kur__state_open(lam_model_ctx *ctx, uint32_t tag,
+                                     int64_t n, const lam_buf *in,
+                                     size_t payload);
+unsigned char *kur__put(unsigned char *w, const void *src, size_t n);
+const unsigned char *kur__get(void *dst, const unsigned char *r, size_t n);
+
+/* Natural frequencies (omega.c).  dist: KUR_OMEGA_*; quantile != 0 uses
+ * the deterministic quantiles u_j = j/(n+1), j = 1..n, otherwise draws
+ * from r.  width is the Lorentzian half-width, the Gaussian standard
+ * deviation or the half-width of the uniform interval. */
+enum {
+  KUR_OMEGA_IDENTICAL = 0,
+  KUR_OMEGA_LORENTZIAN = 1,
+  KUR_OMEGA_GAUSSIAN = 2,
+  KUR_OMEGA_UNIFORM = 3
+};
+void kur__omega_fill(double *w, int64_t n, int dist, int quantile, double w0,
+                     double width, lam_rng *r);
+/* The inverse error function to double precision. */
+double kur__erfinv(double y);
+
+/* The models. */
+#define KUR_DECLARE_MODEL(m)                                                   \
+  extern const char kur__##m##_doc[];                                          \
+  extern const lam_param_def kur__##m##_params[];                              \
+  extern const lam_port_def kur__##m##_ports[];                                \
+  extern const lam_method_def kur__##m##_methods[];                            \
+  int kur__##m##_create(lam_model_ctx *ctx, void **self);                      \
+  int kur__##m##_reset(void *self, lam_model_ctx *ctx);                        \
+  int kur__##m##_step(void *self, lam_model_ctx *ctx, int64_t n);              \
+  void kur__##m##_destroy(void *self, lam_model_ctx *ctx);                     \
+  int kur__##m##_save(void *self, lam_model_ctx *ctx, lam_buf **out);          \
+  int kur__##m##_load(void *self, lam_model_ctx *ctx, const lam_buf *in)
+
+KUR_DECLARE_MODEL(phase);
+KUR_DECLARE_MODEL(akorn);
+
+#endif /* KUR_INT_H */

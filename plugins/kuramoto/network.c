@@ -1,0 +1,279 @@
+/*
+ * network.c - the methods of kuramoto.phase that bring large inputs in
+ * from buffers: natural frequencies, dense weights, CSR graphs, per-edge
+ * delays and per-edge lags.  Scripts call them between runs:
+ *
+ *   osc:call("set_weights", W)                -- [n, n], row = target
+ *   osc:call("set_csr", indptr, indices, w)   -- CSR, row = target
+ *   osc:call("set_delays", D)                 -- [n, n] or [nnz], steps
+ *
+ * Every argument may have any numeric dtype and strides.  Bad input is
+ * refused with the method, argument and index named; nothing is clamped.
+ * Methods may allocate (step never does).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "phase_int.h"
+
+#define ERR(...) (kur__api->set_error(ctx->host, __VA_ARGS__), LAM_EINVAL)
+
+/* Entries of a per-edge argument: n*n for dense, nnz for CSR. */
+static int64_t edges(const kphase *p) {
+  return p->rowptr ? p->nnz : p->n * p->n;
+}
+
+/* Names element e of a per-edge array as [i, j] (dense) or [e]. */
+static void where(const kphase *p, int64_t e, char *buf, size_t len) {
+  if (p->rowptr)
+    snprintf(buf, len, "[%lld]", (long long)e);
+  else
+    snprintf(buf, len, "[%lld, %lld]", (long long)(e / p->n),
+             (long long)(e % p->n));
+}
+
+/* Checks a per-edge argument's shape: [n, n] dense, [nnz] sparse. */
+static int edge_arg(kphase *p, lam_model_ctx *ctx, const char *method,
+                    const char *arg, const lam_buf *b) {
+  if (p->cpl == CPL_MEAN)
+    return ERR("%s: needs coupling = dense or sparse (the mean field has no "
+               "edges; use the parameters alpha and delay)",
+               method);
+  if (p->cpl == CPL_SPARSE && !p->rowptr)
+    return ERR("%s: set the graph with set_csr first", method);
+  return p->rowptr ? kur__arg(ctx, method, arg, b, 1, p->nnz, 0)
+                   : kur__arg(ctx, method, arg, b, 2, p->n, p->n);
+}
+
+/* Reads a finite per-edge array into out (allocated here). */
+static double *read_finite(kphase *p, lam_model_ctx *ctx, const char *method,
+                           const char *arg, const lam_buf *b, int64_t count) {
+  double *out = kur__alloc(ctx, count, sizeof *out);
+  for (int64_t e = 0; out && e < count; e++) {
+    out[e] = kur__at(b, e);
+    if (!isfinite(out[e])) {
+      char at[64];
+      if (count == p->n)
+        snprintf(at, sizeof at, "[%lld]", (long long)e);
+      else
+        where(p, e, at, sizeof at);
+      kur__api->set_error(ctx->host, "%s: %s%s = %g; expected a finite number",
+                          method, arg, at, out[e]);
+      kur__api->free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+static int set_omega(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                     int32_t n_in, lam_buf **out) {
+  kphase *p = self;
+  int rc = kur__nargs(ctx, "set_omega", n_in, 1, 1);
+  if (rc == LAM_OK)
+    rc = kur__arg(ctx, "set_omega", "omega", in[0], 1, p->n, 0);
+  double *w = rc == LAM_OK ? read_finite(p, ctx, "set_omega", "omega", in[0], p->n)
+                           : NULL;
+  if (!w)
+    return rc ? rc : LAM_EINVAL;
+  memcpy(p->omega, w, (size_t)p->n * sizeof *w);
+  kur__api->free(w);
+  p->omega_user = 1;
+  return LAM_OK;
+}
+
+static int get_omega(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                     int32_t n_in, lam_buf **out) {
+  kphase *p = self;
+  int rc = kur__nargs(ctx, "omega", n_in, 0, 0);
+  return rc ? rc : kur__ret(ctx, p->omega, p->n, out);
+}
+
+static int set_weights(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                       int32_t n_in, lam_buf **out) {
+  kphase *p = self;
+  int rc = kur__nargs(ctx, "set_weights", n_in, 1, 1);
+  if (rc)
+    return rc;
+  if (p->cpl != CPL_DENSE)
+    return ERR("set_weights: needs coupling = dense (use set_csr for sparse)");
+  rc = kur__arg(ctx, "set_weights", "weights", in[0], 2, p->n, p->n);
+  double *w = rc == LAM_OK
+                  ? read_finite(p, ctx, "set_weights", "weights", in[0], p->n * p->n)
+                  : NULL;
+  if (!w)
+    return rc ? rc : LAM_EINVAL;
+  double *old = p->w;
+  p->w = w;
+  rc = kur__phase_scale(p, ctx);
+  if (rc) {
+    p->w = old;
+    kur__api->free(w);
+    kur__phase_scale(p, ctx);
+    return rc;
+  }
+  kur__api->free(old);
+  return LAM_OK;
+}
+
+static void drop_edges(kphase *p) {
+  kur__api->free(p->lc);
+  kur__api->free(p->ls);
+  kur__api->free(p->edelay);
+  p->lc = p->ls = NULL;
+  p->edelay = NULL;
+}
+
+static int set_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                   int32_t n_in, lam_buf **out) {
+  kphase *p = self;
+  const int64_t n = p->n;
+  int rc = kur__nargs(ctx, "set_csr", n_in, 2, 3);
+  if (rc)
+    return rc;
+  if (p->cpl != CPL_SPARSE)
+    return ERR("set_csr: needs coupling = sparse (use set_weights for dense)");
+  if ((rc = kur__arg(ctx, "set_csr", "indptr", in[0], 1, n + 1, 0)))
+    return rc;
+  const int64_t nnz = (int64_t)kur__at(in[0], n);
+  if ((rc = kur__arg(ctx, "set_csr", "indices", in[1], 1, nnz, 0)) ||
+      (n_in == 3 && (rc = kur__arg(ctx, "set_csr", "weights", in[2], 1, nnz, 0))))
+    return rc;
+  int64_t *rp = kur__alloc(ctx, n + 1, sizeof *rp);
+  int32_t *col = rp ? kur__alloc(ctx, nnz, sizeof *col) : NULL;
+  double *w = col ? kur__alloc(ctx, nnz, sizeof *w) : NULL;
+  if (!w)
+    rc = LAM_ENOMEM;
+  for (int64_t i = 0; rc == LAM_OK && i <= n; i++) {
+    double x = kur__at(in[0], i);
+    rp[i] = (int64_t)x;
+    if (x != floor(x) || x < 0 || x > (double)nnz || (i > 0 && rp[i] < rp[i - 1]) ||
+        (i == 0 && x != 0))
+      rc = ERR("set_csr: indptr[%lld] = %g; expected integers from 0 "
+               "rising to nnz = %lld",
+               (long long)i, x, (long long)nnz);
+  }
+  for (int64_t e = 0; rc == LAM_OK && e < nnz; e++) {
+    double x = kur__at(in[1], e);
+    if (x != floor(x) || x < 0 || x >= (double)n)
+      rc = ERR("set_csr: indices[%lld] = %g; expected an integer in [0, %lld)",
+               (long long)e, x, (long long)n);
+    col[e] = (int32_t)x;
+    w[e] = n_in == 3 ? kur__at(in[2], e) : 1.0;
+    if (rc == LAM_OK && !isfinite(w[e]))
+      rc = ERR("set_csr: weights[%lld] = %g; expected a finite number",
+               (long long)e, w[e]);
+  }
+  if (rc) {
+    kur__api->free(rp);
+    kur__api->free(col);
+    kur__api->free(w);
+    return rc;
+  }
+  int64_t *orp = p->rowptr;
+  int32_t *ocol = p->col;
+  double *ow = p->w;
+  int64_t onnz = p->nnz;
+  p->rowptr = rp, p->col = col, p->w = w, p->nnz = nnz;
+  if ((rc = kur__phase_scale(p, ctx))) {
+    p->rowptr = orp, p->col = ocol, p->w = ow, p->nnz = onnz;
+    kur__api->free(rp);
+    kur__api->free(col);
+    kur__api->free(w);
+    kur__phase_scale(p, ctx);
+    return rc;
+  }
+  kur__api->free(orp);
+  kur__api->free(ocol);
+  kur__api->free(ow);
+  /* Per-edge delays and lags belonged to the old edge list. */
+  if (p->edelay)
+    kur__phase_ring(p, ctx, (int64_t)ctx->params[P_DELAY]);
+  drop_edges(p);
+  return LAM_OK;
+}
+
+static int set_delays(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                      int32_t n_in, lam_buf **out) {
+  kphase *p = self;
+  int rc = kur__nargs(ctx, "set_delays", n_in, 1, 1);
+  if (rc || (rc = edge_arg(p, ctx, "set_delays", "delays", in[0])))
+    return rc;
+  const int64_t m = edges(p);
+  int32_t *d = kur__alloc(ctx, m, sizeof *d);
+  if (!d)
+    return LAM_ENOMEM;
+  int64_t maxd = 0;
+  for (int64_t e = 0; e < m; e++) {
+    double x = kur__at(in[0], e);
+    if (!(x >= 0) || x != floor(x) || x > KUR_MAX_DELAY) {
+      char at[64];
+      where(p, e, at, sizeof at);
+      kur__api->free(d);
+      return ERR("set_delays: delays%s = %g; expected an integer number of "
+                 "steps in [0, %d]%s",
+                 at, x, KUR_MAX_DELAY, x < 0 ? " (a delay cannot be negative)" : "");
+    }
+    d[e] = (int32_t)x;
+    if (d[e] > maxd)
+      maxd = d[e];
+  }
+  if ((rc = kur__phase_ring(p, ctx, maxd))) {
+    kur__api->free(d);
+    return rc;
+  }
+  kur__api->free(p->edelay);
+  p->edelay = d;
+  return LAM_OK;
+}
+
+static int set_lags(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                    int32_t n_in, lam_buf **out) {
+  kphase *p = self;
+  int rc = kur__nargs(ctx, "set_lags", n_in, 1, 1);
+  if (rc || (rc = edge_arg(p, ctx, "set_lags", "lags", in[0])))
+    return rc;
+  const int64_t m = edges(p);
+  double *a = read_finite(p, ctx, "set_lags", "lags", in[0], m);
+  double *s = a ? kur__alloc(ctx, m, sizeof *s) : NULL;
+  if (!s) {
+    kur__api->free(a);
+    return a ? LAM_ENOMEM : LAM_EINVAL;
+  }
+  for (int64_t e = 0; e < m; e++) {
+    s[e] = sin(a[e]);
+    a[e] = cos(a[e]);
+  }
+  kur__api->free(p->lc);
+  kur__api->free(p->ls);
+  p->lc = a;
+  p->ls = s;
+  return LAM_OK;
+}
+
+const lam_method_def kur__phase_methods[] = {
+    {.name = "set_omega",
+     .doc = "set_omega(omega[n]): natural frequencies in rad/ms (finite); "
+            "kept across reset",
+     .fn = set_omega},
+    {.name = "omega", .doc = "omega(): the natural frequencies, [n]",
+     .fn = get_omega},
+    {.name = "set_weights",
+     .doc = "set_weights(W[n, n]): dense weights, W[i, j] from j to i (row = "
+            "target); coupling = dense",
+     .fn = set_weights},
+    {.name = "set_csr",
+     .doc = "set_csr(indptr[n+1], indices[nnz], weights[nnz]?): sparse "
+            "weights in CSR, row = target, indices = sources; unit weights "
+            "when omitted; coupling = sparse; drops per-edge delays and lags",
+     .fn = set_csr},
+    {.name = "set_delays",
+     .doc = "set_delays(D): per-edge delays in model steps, integers >= 0, "
+            "[n, n] (dense) or [nnz] (sparse, CSR order); replaces `delay`",
+     .fn = set_delays},
+    {.name = "set_lags",
+     .doc = "set_lags(A): per-edge phase lags alpha_ij in rad, [n, n] or "
+            "[nnz]; added to the global alpha",
+     .fn = set_lags},
+    {.name = NULL}};

@@ -1,0 +1,74 @@
+/*
+ * phase_int.h - the kuramoto.phase instance, shared by phase.c (schema,
+ * lifecycle, integrators), coupling.c (the coupling field) and network.c
+ * (the methods that set omega, weights, CSR graphs, delays and lags).
+ */
+#ifndef KUR_PHASE_INT_H
+#define KUR_PHASE_INT_H
+
+#include "kur_int.h"
+
+enum {
+  P_N, P_COUPLING, P_K, P_NORM, P_ALPHA, P_K2, P_K3, P_DELAY, P_NOISE,
+  P_INTEGRATOR, P_SUBSTEPS, P_MASS, P_DAMPING, P_OMEGA_DIST, P_OMEGA0,
+  P_OMEGA_WIDTH, P_OMEGA_SAMPLING, P_THETA_INIT, P_R0, P_FORCING,
+  P_FORCING_FREQ, P_FORCING_PHASE
+};
+enum { PORT_PHASES, PORT_VELOCITY, PORT_INPUT, PORT_ORDER, PORT_Z };
+enum { CPL_MEAN, CPL_DENSE, CPL_SPARSE };
+enum { NORM_N, NORM_DEGREE, NORM_STRENGTH, NORM_NONE };
+enum { INT_EULER, INT_HEUN, INT_RK4 };
+enum { INIT_RANDOM, INIT_ZERO, INIT_CAUCHY };
+
+/* The largest per-edge or uniform delay, in model steps. */
+#define KUR_MAX_DELAY 1000000
+
+typedef struct {
+  int64_t n;
+  int cpl;          /* CPL_* */
+  int inertia;      /* mass > 0: second order */
+  int omega_user;   /* omega came from set_omega: reset keeps it */
+  int cache;        /* c, s hold cos, sin of tc */
+  int fill_history; /* the next step fills the ring from the phases */
+  double *omega;
+  /* Network (dense or sparse coupling).  Dense: w is n*n row-major, row =
+   * target.  Sparse: CSR rowptr/col/w with nnz entries.  No matrix yet
+   * (w == NULL, rowptr == NULL): the complete graph with unit weights. */
+  double *w;
+  int64_t *rowptr;
+  int32_t *col;
+  int64_t nnz;
+  double *lc, *ls;  /* per-edge cos/sin of the lag, or NULL */
+  int32_t *edelay;  /* per-edge delays (model steps), or NULL */
+  double *scale;    /* per-target normalisation factor */
+  /* History: ring of depth maxd + 1 slots written at each step start;
+   * networks keep (cos, sin) per oscillator, the mean field keeps Z1, Z2. */
+  int64_t maxd, depth, head;
+  double *hc, *hs, *hz;
+  /* Work arrays (allocated in create; step never allocates). */
+  double *c, *s, *fre, *fim, *tc, *yt, *k1, *k2, *k3, *k4, *eta;
+  double hre, him;  /* mean-field H of the current stage */
+  lam_rng *rng;     /* one noise stream per oscillator */
+  int64_t steps;
+} kphase;
+
+/* coupling.c: computes cos/sin of theta into p->c, p->s (reusing the cache
+ * when `first` and theta is unchanged) and the coupling field H (p->hre,
+ * p->him for the mean field, p->fre, p->fim per target otherwise), so that
+ * the coupling term of oscillator i is Im(H_i e^(-i theta_i)). */
+void kur__phase_field(kphase *p, const double *par, const double *theta,
+                      int first);
+/* cos, sin of theta into p->c, p->s; `first` marks the first stage of a
+ * step, whose phases are remembered so that an unchanged start is not
+ * recomputed. */
+void kur__phase_trig(kphase *p, const double *theta, int first);
+/* Writes the current (cos, sin) or Z into the history ring (called at the
+ * start of each step, after kur__phase_field(first = 1)). */
+void kur__phase_history(kphase *p);
+/* The normalisation factors for the current network and norm choice;
+ * LAM_EINVAL with the error set when in_strength meets a non-positive row. */
+int kur__phase_scale(kphase *p, lam_model_ctx *ctx);
+/* (Re)allocates the history ring for a largest delay maxd. */
+int kur__phase_ring(kphase *p, lam_model_ctx *ctx, int64_t maxd);
+
+#endif /* KUR_PHASE_INT_H */
