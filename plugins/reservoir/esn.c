@@ -324,6 +324,24 @@ static int get_ports(esn *p, lam_model_ctx *ctx, esn_ports *s) {
   return s->ipb ? LAM_OK : LAM_EINVAL;
 }
 
+/* y = W_out x + b_out for every instance (no-op without a readout). */
+static void readout(const esn *p, const esn_ports *s) {
+  if (!p->have_out)
+    return;
+  const int64_t n = p->n, nout = p->nout;
+  for (int64_t b = 0; b < p->nb; b++) {
+    const double *x = s->x + b * n;
+    double *y = s->y + b * nout;
+    for (int64_t o = 0; o < nout; o++) {
+      const double *wo = p->wout + o * n;
+      double acc = p->bout[o];
+      for (int64_t i = 0; i < n; i++)
+        acc += wo[i] * x[i];
+      y[o] = acc;
+    }
+  }
+}
+
 /* Advances every instance by one step with input u (nb x nin) and
  * feedback yfb (nb x nout), then writes the readout into s->y. */
 static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
@@ -378,17 +396,8 @@ static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
         g[i] = gi > 0 ? gi : 0; /* a gain cannot turn inhibition around */
       }
     }
-    if (p->have_out) {
-      double *y = s->y + b * nout;
-      for (int64_t o = 0; o < nout; o++) {
-        const double *wo = p->wout + o * n;
-        double acc = p->bout[o];
-        for (int64_t i = 0; i < n; i++)
-          acc += wo[i] * x[i];
-        y[o] = acc;
-      }
-    }
   }
+  readout(p, s);
   p->steps++;
 }
 
@@ -782,6 +791,12 @@ static int m_set_readout(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   for (int64_t o = 0; o < p->nout; o++)
     p->bout[o] = b ? b[o] : 0.0;
   p->have_out = 1;
+  /* y reflects the new readout at once, so that generate() starts from
+   * the prediction of the current state. */
+  esn_ports s;
+  if (get_ports(p, ctx, &s) != LAM_OK)
+    return LAM_EINVAL;
+  readout(p, &s);
   return LAM_OK;
 }
 

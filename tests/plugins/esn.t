@@ -1,0 +1,255 @@
+#!/usr/bin/env luajit
+-- tests/plugins/esn.t - reservoir.esn through the Lua library and the real
+-- reservoir.so: the benchmark oracles of reservoir.md §2 (memory capacity,
+-- NARMA-10, Mackey-Glass), the spectral-radius solver against matrices
+-- with known eigenvalues, E/I target-rate adaptation (homeostasis.md
+-- §2.3), intrinsic plasticity, batching, float32, checkpoints,
+-- determinism and error messages.  Every simulation has a fixed seed, so
+-- each check always passes or always fails for a given binary; each
+-- tolerance is stated in its test name.
+local tap = require "tap"
+local lam = require "lamina"
+tap.plan(33)
+
+local function esn(params, seed)
+  local sim = lam.sim { dt = 1, seed = seed or 1 }
+  return sim:add("e", "reservoir.esn", params), sim
+end
+local function maxdiff(a, b)
+  if a:size() ~= b:size() then return math.huge end
+  local pa, pb, m = a:ptr(), b:ptr(), 0
+  for i = 0, a:size() - 1 do
+    local d = math.abs(pa[i] - pb[i])
+    if not (d <= m) then m = d ~= d and math.huge or d end
+  end
+  return m
+end
+local function col(buf) return buf:reshape_view({ buf:size(), 1 }) end
+
+-- ---------------------------------------------------------------------
+-- Memory capacity (Jaeger 2001): linear orthogonal reservoir, rho = 0.95,
+-- N = 100; held-out MC_k summed over k = 1..2N (reservoir.md §2.1 measured
+-- 98.6).  The tanh reservoir with the same W must lose memory.
+do
+  local N, T = 100, 6000
+  local u = lam.data.memory_capacity_input { n = T, seed = 5 }
+  local function run(act)
+    local m = esn({ units = N, density = 1, weights = "orthogonal", spectral_radius = 0.95,
+                    activation = act, input_scaling = 0.1 }, 7)
+    local X = m:call("run", col(u))
+    return lam.metrics.memory_capacity(X, u, { k_max = 2 * N, washout = 2 * N, train = 0.6, ridge = 1e-10 }),
+           m:call("get_w")
+  end
+  local mc_lin, W1 = run("identity")
+  local mc_tanh, W2 = run("tanh")
+  tap.diag(string.format("MC linear %.2f, tanh %.2f", mc_lin, mc_tanh))
+  tap.ok(mc_lin >= 97 and mc_lin <= 100, "MC of the linear orthogonal reservoir (rho 0.95, N 100) within 97..100")
+  tap.is(maxdiff(W1, W2), 0, "the tanh reservoir has the identical W")
+  tap.ok(mc_tanh < mc_lin, "tanh reservoir MC strictly below the linear one")
+end
+
+-- ---------------------------------------------------------------------
+-- NARMA-10 (Atiya & Parlos), predict y(t+1) from u(t): N = 100 ESN with the
+-- reservoir.md §2.2 settings (rho 0.95, input 0.1, bias 0.1, density 20/N),
+-- train 2000 after 200 washout, test 2000: NRMSE < 0.45.  A readout on the
+-- raw input alone must be far worse (> 0.8), so the check has teeth.
+do
+  local n = 4200
+  local u, y = lam.data.narma10 { n = n + 1, seed = 11 }
+  local U, Y = col(u:rows(1, n):copy()), col(y:rows(2, n + 1):copy())
+  local m = esn({ units = 100, spectral_radius = 0.95, input_scaling = 0.1, bias_scaling = 0.1, density = 0.2 }, 3)
+  local X = m:call("run", U)
+  local r = lam.readout.ridge { ridge = 1e-8 }:fit(X:rows(201, 2200), Y:rows(201, 2200))
+  local e = lam.metrics.nrmse(Y:rows(2201, n), r:predict(X:rows(2201, n)))
+  local r0 = lam.readout.ridge { ridge = 1e-8 }:fit(U:rows(201, 2200), Y:rows(201, 2200))
+  local e0 = lam.metrics.nrmse(Y:rows(2201, n), r0:predict(U:rows(2201, n)))
+  tap.diag(string.format("NARMA-10 NRMSE %.3f (input only %.3f)", e, e0))
+  tap.ok(e < 0.45, "NARMA-10 NRMSE < 0.45 with N = 100")
+  tap.ok(e0 > 0.8, "a readout on the raw input alone has NRMSE > 0.8")
+end
+
+-- ---------------------------------------------------------------------
+-- Mackey-Glass (tau 17), tanh(x - 1) fed in, one-step prediction, N = 100
+-- (reservoir.md §2.3 untuned settings); then closed loop for 84 steps.
+do
+  local n = 6000
+  local mg = lam.data.mackey_glass { n = n + 1 }
+  local S = lam.buf.new({ n + 1, 1 })
+  local mp, sp = mg:ptr(), S:ptr()
+  for i = 0, n do sp[i] = math.tanh(mp[i] - 1) end
+  local U, Y = S:rows(1, n):copy(), S:rows(2, n + 1):copy()
+  local tr = 5000
+  local m = esn({ units = 100, spectral_radius = 0.8, leak = 0.3, input_scaling = 0.5, bias_scaling = 0.2, density = 0.2 }, 1)
+  local X = m:call("run", U:rows(1, tr):copy())
+  local r = lam.readout.ridge { ridge = 1e-11 }:fit(X:rows(501, tr), Y:rows(501, tr))
+  -- one-step on held-out data: continue the same reservoir teacher-forced
+  -- on a copy so that the closed loop below starts at t = tr.
+  local st = m:call("run", U:rows(tr + 1, n):copy())
+  local e1 = lam.metrics.nrmse(Y:rows(tr + 1, n), r:predict(st))
+  tap.diag(string.format("Mackey-Glass one-step NRMSE %.3g", e1))
+  tap.ok(e1 < 2e-3, "Mackey-Glass one-step NRMSE < 2e-3 with N = 100")
+  -- closed loop from the state after tr inputs
+  local m2 = esn({ units = 100, spectral_radius = 0.8, leak = 0.3, input_scaling = 0.5, bias_scaling = 0.2, density = 0.2 }, 1)
+  m2:call("run", U:rows(1, tr):copy())
+  m2:call("set_readout", r.W, r.b)
+  local G = m2:call("generate", 84)
+  local e84 = lam.metrics.nrmse(Y:rows(tr + 1, tr + 84):copy(), G)
+  tap.diag(string.format("Mackey-Glass 84-step closed-loop NRMSE %.3g", e84))
+  -- reservoir.md §2.3: an untuned N = 100 ESN reaches 10^-1.8 = 0.016.
+  tap.ok(e84 < 0.05, "closed-loop 84-step NRMSE < 0.05 (reference 0.016 for an untuned N = 100)")
+end
+
+-- ---------------------------------------------------------------------
+-- Spectral radius against matrices with known eigenvalues: block upper
+-- triangular with 2 x 2 rotation-scaling blocks r_k [cos, -sin; sin, cos]
+-- (eigenvalues r_k e^{+-i theta_k}, complex pairs) and random entries above
+-- the blocks (non-normal).  rho = max r_k.
+do
+  local function known(N, storage)
+    local m = esn({ units = N, storage = storage, density = 0.05 }, 2)
+    local W = lam.buf.new({ N, N })
+    local p = W:ptr()
+    local r = lam.rng(77, N, 1)
+    local rmax = 0
+    for k = 0, N / 2 - 1 do
+      local rk = 0.1 + 0.8 * (k + 0.5) / (N / 2) -- distinct moduli in (0.1, 0.9)
+      local th = 0.3 + 2.5 * r:uniform()
+      local i = 2 * k
+      p[i * N + i], p[i * N + i + 1] = rk * math.cos(th), -rk * math.sin(th)
+      p[(i + 1) * N + i], p[(i + 1) * N + i + 1] = rk * math.sin(th), rk * math.cos(th)
+      rmax = math.max(rmax, rk)
+      for j = i + 2, N - 1 do
+        if r:uniform() < 0.05 then p[i * N + j] = 0.3 * r:normal(); p[(i + 1) * N + j] = 0.3 * r:normal() end
+      end
+    end
+    m:call("set_w", W)
+    return m:call("spectral_radius"):get(1), rmax
+  end
+  local got, want = known(40, "dense")
+  tap.near(got, want, 1e-9, "spectral radius, dense N = 40 complex pairs, non-normal: exact to 1e-9")
+  got, want = known(300, "sparse")
+  tap.near(got, want, 1e-6, "spectral radius, CSR N = 300 (restarted Arnoldi, m = 64): to 1e-6")
+  local m = esn({ units = 200, density = 0.1, dale = true, spectral_radius = 0.7 }, 9)
+  tap.near(m:call("spectral_radius"):get(1), 0.7, 1e-6, "created W has the requested spectral radius (Dale, outlier eigenvalue) to 1e-6")
+end
+
+-- ---------------------------------------------------------------------
+-- E/I adaptation toward heterogeneous targets (homeostasis.md §2.3):
+-- after 20000 steps the time-averaged rate of every unit over the next
+-- 10000 steps is within 5 % of its target; without adaptation it is not.
+do
+  local N, T = 200, 30000
+  local u = lam.data.memory_capacity_input { n = T, seed = 5, low = -1, high = 1 }
+  local function rates(eta)
+    local m, sim = esn({ units = N, dale = true, exc_fraction = 0.8, density = 0.25, activation = "sigmoid",
+      spectral_radius = 2, bias_scaling = 0.5, adapt_rate = eta, storage = "dense" }, 4)
+    m:call("set_bias", lam.buf.new(N):fill(-1))
+    local tp = sim:port("e.target"):ptr()
+    local r = lam.rng(99, 0, 1)
+    for i = 0, N - 1 do tp[i] = 0.05 + 0.2 * r:uniform() end -- heterogeneous targets
+    local xp = m:call("run", col(u)):ptr()
+    local worst = 0
+    for i = 0, N - 1 do
+      local s = 0
+      for t = 20000, T - 1 do s = s + xp[t * N + i] end
+      worst = math.max(worst, math.abs(s / (T - 20000) - tp[i]) / tp[i])
+    end
+    return worst
+  end
+  local w1, w0 = rates(0.05), rates(0)
+  tap.diag(string.format("worst relative rate error: adapted %.4f, not adapted %.3f", w1, w0))
+  tap.ok(w1 < 0.05, "with adaptation every unit's rate is within 5% of its target")
+  tap.ok(w0 > 0.05, "without adaptation some unit is more than 5% off")
+end
+
+-- ---------------------------------------------------------------------
+-- Intrinsic plasticity: Triesch (sigmoid, exponential target, mean 0.2)
+-- moves the mean output from 0.5 to near 0.2; Schrauwen (tanh, Gaussian
+-- 0, 0.2) sets the output spread near 0.2.
+do
+  local T = 20000
+  local u = lam.data.memory_capacity_input { n = T, seed = 5, low = -1, high = 1 }
+  local m = esn({ units = 100, activation = "sigmoid", ip = "exponential", ip_mean = 0.2, ip_rate = 1e-3, spectral_radius = 0.9 }, 1)
+  local mean = m:call("run", col(u)):rows(15001, T):mean()
+  tap.near(mean, 0.2, 0.03, "Triesch IP: mean sigmoid output 0.2 +- 0.03")
+  m = esn({ units = 100, activation = "tanh", ip = "gaussian", ip_mean = 0, ip_std = 0.2, ip_rate = 1e-3, spectral_radius = 0.9 }, 1)
+  local X = m:call("run", col(u)):rows(15001, T):copy()
+  tap.near(X:std(), 0.2, 0.02, "Schrauwen IP: tanh output std 0.2 +- 0.02")
+  tap.near(X:mean(), 0, 0.02, "Schrauwen IP: tanh output mean 0 +- 0.02")
+end
+
+-- ---------------------------------------------------------------------
+-- Determinism, storage, batching, float32, checkpoints.
+do
+  local u = lam.data.memory_capacity_input { n = 500, seed = 3 }
+  local P = { units = 300, density = 0.1, bias_scaling = 0.3, noise = 0.01 }
+  local a = esn(P, 5):call("run", col(u))
+  local b = esn(P, 5):call("run", col(u))
+  local c = esn(P, 6):call("run", col(u))
+  tap.is(maxdiff(a, b), 0, "identical seeds give bit-identical states")
+  tap.ok(maxdiff(a, c) > 0.01, "another seed gives different states")
+  local Pd, Ps = {}, {}
+  for k, v in pairs(P) do Pd[k], Ps[k] = v, v end
+  Pd.storage, Ps.storage = "dense", "sparse"
+  local md, ms = esn(Pd, 5), esn(Ps, 5)
+  tap.is(maxdiff(md:call("get_w"), ms:call("get_w")), 0, "dense and CSR storage draw the same W")
+  tap.ok(maxdiff(md:call("run", col(u)), ms:call("run", col(u))) < 1e-12, "dense and CSR states agree to 1e-12")
+  Ps.precision = "f32"
+  tap.ok(maxdiff(esn(Ps, 5):call("run", col(u)), a) < 1e-4, "float32 W: states within 1e-4 of float64")
+
+  -- batch of 3 sharing W: instance b equals a single run with input b
+  local T = 200
+  local us = {}
+  for k = 1, 3 do us[k] = lam.data.memory_capacity_input { n = T, seed = 10 + k } end
+  for _, storage in ipairs { "dense", "sparse" } do
+    local U3 = lam.buf.new({ T, 3, 1 })
+    local p3 = U3:ptr()
+    for k = 1, 3 do local q = us[k]:ptr(); for t = 0, T - 1 do p3[t * 3 + k - 1] = q[t] end end
+    local Q = { units = 300, density = 0.1, storage = storage }
+    local X3 = esn({ units = 300, density = 0.1, storage = storage, batch = 3 }, 8):call("run", U3)
+    local worst = 0
+    for k = 1, 3 do
+      local X1 = esn(Q, 8):call("run", col(us[k]))
+      local p1, px = X1:ptr(), X3:ptr()
+      for t = 0, T - 1 do
+        for i = 0, 299 do worst = math.max(worst, math.abs(p1[t * 300 + i] - px[(t * 3 + k - 1) * 300 + i])) end
+      end
+    end
+    tap.ok(worst < 1e-12, "batch = 3 (" .. storage .. ", one GEMM / one CSR pass) equals 3 single runs to 1e-12")
+  end
+
+  -- checkpoint: save, continue; load, continue -> identical
+  local m, sim = esn(P, 5)
+  m:call("run", col(u:rows(1, 200):copy()))
+  m:call("set_readout", lam.buf.new({ 300, 1 }):fill(0.01), lam.buf.from({ 0.5 }))
+  local st = sim:save_state("e")
+  local r1 = m:call("run", col(u:rows(201, 500):copy()))
+  sim:load_state("e", st)
+  local r2 = m:call("run", col(u:rows(201, 500):copy()))
+  tap.is(maxdiff(r1, r2), 0, "save_state / load_state / continue is bit-identical (noise streams included)")
+  local m2, sim2 = esn(P, 99)
+  sim2:load_state("e", st)
+  tap.is(maxdiff(m2:call("get_w"), m:call("get_w")), 0, "a checkpoint carries the weights into another instance")
+end
+
+-- ---------------------------------------------------------------------
+-- Errors: one line naming the parameter/argument.
+do
+  tap.raises(function() esn({ spectral_radius = -1 }) end, "spectral_radius", "negative spectral radius refused")
+  tap.raises(function() esn({ density = 0 }) end, { "density", "(0, 1]" }, "density 0 refused")
+  tap.raises(function() esn({ density = 1.5 }) end, "density", "density 1.5 refused")
+  tap.raises(function() esn({ weights = "orthogonal", density = 0.5 }) end, "orthogonal", "orthogonal with density < 1 refused")
+  local m = esn({ units = 20, outputs = 2 })
+  tap.raises(function() m:call("set_readout", lam.buf.new({ 20, 3 })) end, { "set_readout", "extent 3", "expected 2" },
+    "set_readout with the wrong shape refused")
+  tap.raises(function() m:call("run", lam.buf.new({ 10, 2 })) end, { "run", "U" }, "run with the wrong input width refused")
+  tap.raises(function() m:call("generate", 5) end, "closed loop needs a readout", "generate without a readout refused")
+  tap.raises(function() esn({ units = 20, adapt_rate = 0.1 }):call("run", lam.buf.new({ 2, 1 })) end, "dale",
+    "adapt_rate without dale refused")
+  local md = esn({ units = 20, dale = true, density = 0.5 })
+  local W = lam.buf.new({ 20, 20 })
+  W:set(0.5, 1, 20) -- positive weight in column 20, an inhibitory unit
+  tap.raises(function() md:call("set_w", W) end, { "Dale", "inhibitory" }, "set_w breaking Dale's law refused")
+end
+
+tap.done()
