@@ -71,7 +71,7 @@ typedef struct opts {
   int jobs;
   int shard_i, shard_n;
   const char *shard_from;      /* "--shard" or the environment variable */
-  int status, force, gather, quiet;
+  int status, force, gather, quiet, plan;
   const char *emit;
   const char *out;
   char **kv;
@@ -1093,7 +1093,7 @@ static void progress(const char *name, int done, int failed, int total, double t
 static int usage(void) {
   fprintf(stderr,
           "usage: lamina sweep PROTOCOL.yaml [key=value ...] [-j N] [--shard I/N] [--force]\n"
-          "                    [--status] [--gather] [--emit slurm|parallel] [--out DIR]\n"
+          "                    [--status] [--gather] [--plan] [--emit slurm|parallel] [--out DIR]\n"
           "                    [--plugin-path DIR] [--quiet]\n"
           "see docs/protocols.md\n");
   return 2;
@@ -1150,6 +1150,8 @@ static int parse_args(int argc, char **argv, opts *o) {
       o->force = 1;
     } else if (!strcmp(a, "--gather")) {
       o->gather = 1;
+    } else if (!strcmp(a, "--plan")) {
+      o->plan = 1;
     } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
       o->quiet = 1;
     } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -1218,8 +1220,20 @@ int lam__sweep_main(int argc, char **argv) {
     int bad = check_params(p, &plan, &sp, err, sizeof err);
     sparams_free(&sp);
     if (bad || check_pins(p, &o, err, sizeof err)) goto fail;
-    if (o.emit) rc = emit(p, &o, out, plan.npoints) || write_plan(p, out, &plan, script_sha);
-    else rc = run_sweep(p, &o, out, &plan, script_sha);
+    if (o.emit) {
+      rc = emit(p, &o, out, plan.npoints) || write_plan(p, out, &plan, script_sha);
+    } else if (o.plan) {
+      /* the plan only: OUT/points.tsv, also on stdout */
+      char path[PATH_MAX + 16];
+      snprintf(path, sizeof path, "%s/points.tsv", out);
+      rc = write_plan(p, out, &plan, script_sha);
+      char *text = rc ? NULL : slurp(path);
+      if (text) fputs(text, stdout);
+      rc = text ? 0 : 1;
+      free(text);
+    } else {
+      rc = run_sweep(p, &o, out, &plan, script_sha);
+    }
   }
   lam__protocol_free(p);
   free(o.kv);
