@@ -82,10 +82,15 @@ const char *lam__suggest(const char *word, const char *const *cands) {
       best = cands[i];
     }
   }
-  /* Up to a third of the word may be wrong (at least one edit). */
+  /* Up to a third of the word may be wrong (at least one edit); a word
+   * that starts a candidate ("sha" for "sha256") also counts. */
   int limit = (int)strlen(word) / 3;
   if (limit < 1) limit = 1;
-  return bd <= limit ? best : NULL;
+  if (bd <= limit) return best;
+  if (strlen(word) >= 3)
+    for (int i = 0; cands[i]; i++)
+      if (!strncmp(cands[i], word, strlen(word))) return cands[i];
+  return NULL;
 }
 
 /* ---- values ----------------------------------------------------------------- */
