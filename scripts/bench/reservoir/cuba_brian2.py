@@ -60,7 +60,7 @@ device.build(directory=work, compile=True, run=False, debug=False)
 compile_s = time.perf_counter() - t0
 loop = []
 for r in range(runs):
-    device.run(directory=work, with_output=False, run_args=None)
+    device.run(directory=work, with_output=False, run_args=[])
     loop.append(float(device._last_run_time))
 i = np.asarray(mon.i[:])
 t = np.asarray(mon.t[:] / ms)
