@@ -323,9 +323,10 @@ static double *copy_finite(lam_model_ctx *ctx, const char *method,
   for (int64_t e = 0; out && e < count; e++) {
     out[e] = kur__at(b, e);
     if (!isfinite(out[e])) {
-      kur__api->set_error(ctx->host, "%s: %s[%lld] (flat) = %g; expected a "
+      kur__api->set_error(ctx->host, "%s: %s[%lld] (flat) = %s; expected a "
                                      "finite number",
-                          method, arg, (long long)e, out[e]);
+                          method, arg, (long long)e,
+                          isnan(out[e]) ? "nan" : out[e] > 0 ? "inf" : "-inf");
       kur__api->free(out);
       return NULL;
     }

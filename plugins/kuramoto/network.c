@@ -58,8 +58,8 @@ static double *read_finite(kphase *p, lam_model_ctx *ctx, const char *method,
         snprintf(at, sizeof at, "[%lld]", (long long)e);
       else
         where(p, e, at, sizeof at);
-      kur__api->set_error(ctx->host, "%s: %s%s = %g; expected a finite number",
-                          method, arg, at, out[e]);
+      kur__api->set_error(ctx->host, "%s: %s%s = %s; expected a finite number",
+                          method, arg, at, isnan(out[e]) ? "nan" : out[e] > 0 ? "inf" : "-inf");
       kur__api->free(out);
       return NULL;
     }
@@ -162,8 +162,8 @@ static int set_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     col[e] = (int32_t)x;
     w[e] = n_in == 3 ? kur__at(in[2], e) : 1.0;
     if (rc == LAM_OK && !isfinite(w[e]))
-      rc = ERR("set_csr: weights[%lld] = %g; expected a finite number",
-               (long long)e, w[e]);
+      rc = ERR("set_csr: weights[%lld] = %s; expected a finite number",
+               (long long)e, isnan(w[e]) ? "nan" : w[e] > 0 ? "inf" : "-inf");
   }
   if (rc) {
     kur__api->free(rp);
