@@ -7,17 +7,12 @@
 -- The defect-free base model (good.so) passes everything, also under
 -- --valgrind, and the leaky one fails only the valgrind check.
 local tap = require "tap"
+local shell = require "shell"
+local sh = shell.sh
 local build = os.getenv("LAMINA_TEST_BUILD") or "build"
 local lamina = build .. "/bin/lamina"
 local dir = build .. "/tests/broken/"
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("status=(%d+)%s*$"))
-  return out:gsub("status=%d+%s*$", ""), status
-end
 
 -- The names of the failing checks ("<model>: " dropped), as a set.
 local function failures(out)

@@ -4,6 +4,7 @@
 -- plugins of every family).  A failure names the plugin and each failing
 -- check with the checker's reason.
 local tap = require "tap"
+local shell = require "shell"
 local build = os.getenv("LAMINA_TEST_BUILD") or "build"
 local lamina = build .. "/bin/lamina"
 
@@ -15,10 +16,7 @@ tap.plan(#files + 1)
 tap.ok(#files >= 1, "the build has in-tree plugins (" .. #files .. ")")
 
 for _, f in ipairs(files) do
-  local p = io.popen(lamina .. " plugin check " .. f .. " 2>&1; echo \"status=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local st = tonumber(out:match("status=(%d+)%s*$"))
+  local out, st = shell.sh(lamina .. " plugin check " .. f)
   local name = f:match("([^/]+)%.so$")
   if not tap.ok(st == 0, "plugin check " .. name .. ".so passes") then
     -- Which checks failed, each with the checker's reason.

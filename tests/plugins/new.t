@@ -5,21 +5,14 @@
 -- its own `make test`; an existing directory is refused untouched; a bad
 -- name is refused.  Everything happens in a temporary directory.
 local tap = require "tap"
-local build = os.getenv("LAMINA_TEST_BUILD") or "build"
-local root = io.popen("pwd"):read("*l")
-if build:sub(1, 1) ~= "/" then build = root .. "/" .. build end
+local shell = require "shell"
+local sh = shell.sh
+local build = shell.build()
 local lamina = build .. "/bin/lamina"
 tap.plan(14)
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("status=(%d+)%s*$"))
-  return out:gsub("status=%d+%s*$", ""), status
-end
 
-local tmp = io.popen("mktemp -d " .. (os.getenv("TMPDIR") or "/tmp") .. "/lamina-new.XXXXXX"):read("*l")
+local tmp = shell.tmpdir("new")
 local env = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PKG_CONFIG_PATH=" .. build .. "/lib/pkgconfig PATH=" ..
   build .. "/bin:$PATH "
 local dir = tmp .. "/mylab"
@@ -66,5 +59,5 @@ tap.is(st, 2, "a name that is not a lower-case identifier is a usage error (exit
 out, st = sh("cd " .. tmp .. " && " .. lamina .. " plugin new other && test -f other/other.c")
 tap.is(st, 0, "without --dir the skeleton goes to ./NAME")
 
-os.execute("rm -rf '" .. tmp .. "'")
+shell.rm(tmp)
 tap.done()

@@ -7,25 +7,18 @@
 -- in versions 0.1.0 (good.so), 0.1.1 (good_v011.so) and 0.2.0
 -- (good_v020.so), copied into temporary directories as good.so.
 local tap = require "tap"
+local shell = require "shell"
+local sh = shell.sh
 local ffi = require "ffi"
 ffi.cdef [[ int setenv(const char *name, const char *value, int overwrite); ]]
-local build = os.getenv("LAMINA_TEST_BUILD") or "build"
-local root = io.popen("pwd"):read("*l")
-if build:sub(1, 1) ~= "/" then build = root .. "/" .. build end
+local build = shell.build()
 local lamina = build .. "/bin/lamina"
 local broken = build .. "/tests/broken/"
 tap.plan(38)
 
-local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("status=(%d+)%s*$"))
-  return out:gsub("status=%d+%s*$", ""), status
-end
 local function has(s, sub) return s:find(sub, 1, true) ~= nil end
 
-local tmp = io.popen("mktemp -d " .. (os.getenv("TMPDIR") or "/tmp") .. "/lamina-trust.XXXXXX"):read("*l")
+local tmp = shell.tmpdir("trust")
 local d1, d2, d3, here = tmp .. "/d1", tmp .. "/d2", tmp .. "/d3", tmp .. "/here"
 sh(table.concat({ "mkdir -p " .. d1 .. " " .. d2 .. " " .. d3 .. " " .. here,
   "cp " .. broken .. "good.so " .. d1 .. "/good.so", "cp " .. broken .. "good_v011.so " .. d2 .. "/good.so",
@@ -181,5 +174,5 @@ if status ~= 0 or not has(out, "CHOSEN") then tap.diag(out) end
 out, status = sh(lamina .. " plugins --why nosuchplugin")
 tap.ok(status == 1 and has(out, "not found"), "plugins --why of a missing plugin: exit 1, 'not found'")
 
-os.execute("rm -rf '" .. tmp .. "'")
+shell.rm(tmp)
 tap.done()

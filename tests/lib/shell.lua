@@ -1,0 +1,37 @@
+-- shell.lua: commands and temporary directories for the Lua tests that
+-- drive the `lamina` command (tests/plugins/*.t).
+local M = {}
+
+-- Runs cmd through the shell with stderr merged into stdout; returns the
+-- output and the exit status.
+function M.sh(cmd)
+  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
+  local out = p:read("*a")
+  p:close()
+  local status = tonumber(out:match("status=(%d+)%s*$"))
+  return (out:gsub("status=%d+%s*$", "")), status
+end
+
+-- A new empty directory under $TMPDIR (or /tmp); remove it with M.rm.
+function M.tmpdir(tag)
+  local p = io.popen("mktemp -d " .. (os.getenv("TMPDIR") or "/tmp") .. "/lamina-" .. tag .. ".XXXXXX")
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+function M.rm(dir) os.execute("rm -rf '" .. dir .. "'") end
+
+-- The build directory the tests run against ($LAMINA_TEST_BUILD, or build/),
+-- as an absolute path.
+function M.build()
+  local b = os.getenv("LAMINA_TEST_BUILD") or "build"
+  if b:sub(1, 1) ~= "/" then
+    local p = io.popen("pwd")
+    b = p:read("*l") .. "/" .. b
+    p:close()
+  end
+  return b
+end
+
+return M
