@@ -9,7 +9,7 @@
 -- the plasticity pre-pass.  Fixed seeds; tolerances in the names.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(12)
+tap.plan(13)
 
 local function image(port, k)
   port:fill(0)
