@@ -34,6 +34,8 @@ lam.savez, lam.loadz, lam.npz_names = lam.io.savez, lam.io.loadz, lam.io.npz_nam
 -- The path an output file named `name` gets (the run directory under
 -- `lamina run`, else the working directory).
 lam.output = context.resolve
+-- SVG figures: lam.plot.lines / raster / heatmap / scatter (docs/plot.md).
+lam.plot = require "lamina.plot"
 
 -- The root seed of this run (--seed, or the fixed default 1).
 function lam.seed() return context.seed end
