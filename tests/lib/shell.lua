@@ -1,16 +1,7 @@
--- shell.lua: commands and temporary directories for the Lua tests that
--- drive the `lamina` command (tests/plugins/*.t).
+-- shell.lua: temporary directories and the build directory for the Lua
+-- tests that drive the `lamina` command (tests/plugins/*.t); commands run
+-- with tap.sh.
 local M = {}
-
--- Runs cmd through the shell with stderr merged into stdout; returns the
--- output and the exit status.
-function M.sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"status=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local status = tonumber(out:match("status=(%d+)%s*$"))
-  return (out:gsub("status=%d+%s*$", "")), status
-end
 
 -- A new empty directory under $TMPDIR (or /tmp); remove it with M.rm.
 function M.tmpdir(tag)

@@ -8,7 +8,7 @@
 -- --valgrind, and the leaky one fails only the valgrind check.
 local tap = require "tap"
 local shell = require "shell"
-local sh = shell.sh
+local sh = tap.sh
 local build = os.getenv("LAMINA_TEST_BUILD") or "build"
 local lamina = build .. "/bin/lamina"
 local dir = build .. "/tests/broken/"

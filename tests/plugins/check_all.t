@@ -4,7 +4,6 @@
 -- plugins of every family).  A failure names the plugin and each failing
 -- check with the checker's reason.
 local tap = require "tap"
-local shell = require "shell"
 local build = os.getenv("LAMINA_TEST_BUILD") or "build"
 local lamina = build .. "/bin/lamina"
 
@@ -16,7 +15,7 @@ tap.plan(#files + 1)
 tap.ok(#files >= 1, "the build has in-tree plugins (" .. #files .. ")")
 
 for _, f in ipairs(files) do
-  local out, st = shell.sh(lamina .. " plugin check " .. f)
+  local out, st = tap.sh(lamina .. " plugin check " .. f)
   local name = f:match("([^/]+)%.so$")
   if not tap.ok(st == 0, "plugin check " .. name .. ".so passes") then
     -- Which checks failed, each with the checker's reason.

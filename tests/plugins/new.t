@@ -6,7 +6,7 @@
 -- name is refused.  Everything happens in a temporary directory.
 local tap = require "tap"
 local shell = require "shell"
-local sh = shell.sh
+local sh = tap.sh
 local build = shell.build()
 local lamina = build .. "/bin/lamina"
 tap.plan(14)

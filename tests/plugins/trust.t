@@ -8,7 +8,7 @@
 -- (good_v020.so), copied into temporary directories as good.so.
 local tap = require "tap"
 local shell = require "shell"
-local sh = shell.sh
+local sh = tap.sh
 local ffi = require "ffi"
 ffi.cdef [[ int setenv(const char *name, const char *value, int overwrite); ]]
 local build = shell.build()
