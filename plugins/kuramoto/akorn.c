@@ -36,10 +36,11 @@ const char kur__akorn_doc[] =
     "replaces Omega x by x (the reference code's use_omega = False).  Ports: "
     "x [batch, M, dim], stimulus c (input), energy [batch, 2] = (code score "
     "-sum <x, y>, paper energy -1/2 x.Jx - c.x) of the state before the "
-    "step.  readout(U[, bias]) gives |U_k x| + b_k.";
+    "step.  x starts as normalised N(0, I) draws; write x to start "
+    "elsewhere.  readout(U[, bias]) gives |U_k x| + b_k.";
 
-enum { P_BATCH, P_M, P_DIM, P_COUPLING, P_GAMMA, P_OMEGA, P_RADIAL, P_INIT,
-       P_HEIGHT, P_WIDTH };
+enum { P_BATCH, P_M, P_DIM, P_COUPLING, P_GAMMA, P_OMEGA, P_RADIAL, P_HEIGHT,
+       P_WIDTH };
 enum { PORT_X, PORT_C, PORT_E };
 enum { J_DENSE, J_SPARSE, J_CONV };
 
@@ -63,9 +64,6 @@ const lam_param_def kur__akorn_params[] = {
      .doc = "the Omega slot holds x (the authors' use_omega = False), "
             "effective step gamma/(1+gamma); omega is then ignored",
      .def = 0, .type = LAM_PARAM_BOOL},
-    {.name = "init", .doc = "x0: random (normalised N(0, I)) or stimulus "
-                            "(c normalised; random where c = 0)",
-     .choices = "random|stimulus", .def = 0, .type = LAM_PARAM_ENUM},
     {.name = "height", .doc = "grid height (conv)", .def = 1, .min = 1,
      .max = 1e5, .type = LAM_PARAM_I64},
     {.name = "width", .doc = "grid width (conv)", .def = 1, .min = 1,
@@ -157,21 +155,17 @@ int kur__akorn_reset(void *self, lam_model_ctx *ctx) {
   akorn *a = self;
   const int64_t tot = a->b * a->mn;
   double *x = kur__port(ctx, PORT_X, "x", tot);
-  const double *c = x ? kur__port(ctx, PORT_C, "stimulus", tot) : NULL;
-  double *e = c ? kur__port(ctx, PORT_E, "energy", 2 * a->b) : NULL;
+  double *e = x ? kur__port(ctx, PORT_E, "energy", 2 * a->b) : NULL;
   if (!e)
     return LAM_EINVAL;
+  /* x0 ~ N(0, I) normalised, as the reference code; a script starts
+   * elsewhere by writing the state port x. */
   lam_rng r;
   kur__api->rng_init(&r, ctx->seed, ctx->instance, LAM_RNG_INIT, 0);
-  const int from_c = (int)ctx->params[P_INIT] == 1;
   for (int64_t o = 0; o < a->b * a->m; o++) {
-    double *v = x + o * a->n, s = 0;
-    for (int64_t d = 0; d < a->n; d++) {
-      v[d] = kur__api->rng_normal(&r); /* drawn always: same stream use */
-      s += c[o * a->n + d] * c[o * a->n + d];
-    }
-    if (from_c && s > 0)
-      memcpy(v, c + o * a->n, (size_t)a->n * sizeof *v);
+    double *v = x + o * a->n;
+    for (int64_t d = 0; d < a->n; d++)
+      v[d] = kur__api->rng_normal(&r);
     normalise(v, a->n);
   }
   memset(e, 0, (size_t)(2 * a->b) * sizeof *e);
