@@ -73,7 +73,7 @@ do
   s2:set("ak.x", filled({ 1, 5, 3 }, function(i) return x0[i + 1] end))
   local before = values(s2:port("ak.x"))
   s2:run(3)
-  tap.ok(maxdiff(before, values(s2:port("ak.x"))) <= 1e-14, "A1 c parallel to x: the tangent projection is 0, x stays (1e-14: rounding of |c| <= 7)")
+  tap.ok(maxdiff(before, values(s2:port("ak.x"))) <= 1e-12, "A1 c parallel to x: the tangent projection is 0, x stays (1e-12: rounding with |c| ~ 11)")
 end
 
 -- A2: Omega only: each step rotates by exactly atan(gamma omega).
