@@ -702,11 +702,27 @@ function M.raster(o, opts)
   if rec ~= nil then
     if not is_recorder(rec) then fail(fn, "[1]: expected a recorder (with :ticks() and :data())") end
     if rec.is_spikes and not rec:is_spikes() then
-      fail(fn, "recorder '" .. tostring(rec.path) .. "' records a dense port, not spike events")
+      -- A dense recording [samples, channels] (0/1 flags or spike counts,
+      -- as stim.poisson's `spikes` port): every nonzero entry is an event.
+      local d, t = rec:data(), vector(fn, "recorder ticks", rec:ticks())
+      local s = d:shape()
+      if #s ~= 2 or s[1] ~= t.n then
+        fail(fn, "recorder '" .. tostring(rec.path) .. "': expected data [samples, channels], got [" ..
+                 table.concat(s, ", ") .. "]")
+      end
+      local m = matrix(fn, "recorder data", d)
+      local ts, is = {}, {}
+      for a = 0, m.rows - 1 do
+        for b = 0, m.cols - 1 do
+          if m.p[a * m.cols + b] ~= 0 then ts[#ts + 1], is[#is + 1] = t.p[a], b end
+        end
+      end
+      tv, iv = vector(fn, "ticks", ts), vector(fn, "index", is)
+    else
+      local t, i
+      if type(rec.events) == "function" then t, i = rec:events() else t, i = rec:ticks(), rec:data() end
+      tv, iv = vector(fn, "recorder ticks", t), vector(fn, "recorder index", i)
     end
-    local t, i
-    if type(rec.events) == "function" then t, i = rec:events() else t, i = rec:ticks(), rec:data() end
-    tv, iv = vector(fn, "recorder ticks", t), vector(fn, "recorder index", i)
     dt = dt or (rec.sim and rec.sim.dt)
   else
     if (o.ticks == nil) == (o.times == nil) then fail(fn, "give either ticks (with dt) or times, and index") end
