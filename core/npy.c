@@ -827,18 +827,6 @@ static lam_buf *npy_read(src *s) {
   /* Checked product: the data size must equal what is left, before any
    * allocation, so a lying shape cannot make us allocate. */
   uint64_t bytes = lam_dtype_size(dtype), nonzero = 1;
-  /* A zero dimension makes the data empty, but the strides still multiply
-   * the other dimensions: (0, 10^11, 10^11, 10^8) would overflow them
-   * (found by tests/fuzz/npy.c), so the non-zero ones must stay within a
-   * buffer's 2^47 elements too. */
-  for (int32_t d = 0; d < ndim; d++) {
-    if (shape[d] && (__builtin_mul_overflow(nonzero, (uint64_t)shape[d], &nonzero) ||
-                     nonzero > ((uint64_t)1 << 47))) {
-      lam_set_error(LAM_EINVAL, "%s: absurd shape (its dimensions multiply past 2^47)",
-                    s->where);
-      return NULL;
-    }
-  }
   for (int32_t d = 0; d < ndim; d++) {
     if (__builtin_mul_overflow(bytes, (uint64_t)shape[d], &bytes)) {
       lam_set_error(LAM_EINVAL, "%s: shape overflows the addressable size", s->where);
@@ -854,6 +842,18 @@ static lam_buf *npy_read(src *s) {
                   "%s: shape and dtype need %llu data bytes but the file holds %llu",
                   s->where, (unsigned long long)bytes, (unsigned long long)s->out_left);
     return NULL;
+  }
+  /* The sizes agree, but a zero dimension empties the data while the
+   * strides still multiply the other dimensions: (0, 10^11, 10^11, 10^8)
+   * would overflow them (found by fuzzing), so the non-zero ones must stay
+   * within a buffer's 2^47 elements too. */
+  for (int32_t d = 0; d < ndim; d++) {
+    if (shape[d] && (__builtin_mul_overflow(nonzero, (uint64_t)shape[d], &nonzero) ||
+                     nonzero > ((uint64_t)1 << 47))) {
+      lam_set_error(LAM_EINVAL, "%s: absurd shape (its dimensions multiply past 2^47)",
+                    s->where);
+      return NULL;
+    }
   }
   /* Fortran order: read into the reversed shape (that layout is C order),
    * then copy through a transposed view. */

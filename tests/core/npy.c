@@ -266,6 +266,12 @@ static void test_npy_crafted(void) {
   craft("huge2.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846976,)}",
         d6, 48);
   bad_npy("huge2.npy", "need 9223372036854775808 data bytes");
+  /* Found by tests/fuzz/npy.c: a zero dimension beside huge ones has no
+   * data, but its strides overflowed in lam_buf_new (UBSan). */
+  craft("zero.npy", 1,
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 99999999999, 99999999999, 99999999)}",
+        d6, 0);
+  bad_npy("zero.npy", "absurd shape");
   craft("digits.npy", 1,
         "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999,)}", d6, 48);
   bad_npy("digits.npy", "too large");
@@ -548,7 +554,7 @@ static void test_numpy(void) {
 }
 
 int main(void) {
-  tap_plan(95);
+  tap_plan(96);
   snprintf(dir, sizeof dir, "/tmp/lamina-npy-XXXXXX");
   if (!mkdtemp(dir)) {
     printf("Bail out! mkdtemp failed\n");
