@@ -75,6 +75,10 @@ for k in range(4000):
     if len(tk) > 5:
         isi = np.diff(tk)
         cvs.append(isi.std() / isi.mean())
+try:
+    nsyn = int(len(Ce.i[:]) + len(Ci.i[:]))
+except Exception:  # older devices cannot read synapses back
+    nsyn = None
 print(json.dumps({'peer': 'brian2 %s cpp_standalone 1 thread' % __import__('brian2').__version__,
-                  'model': model, 'duration_ms': dur, 'compile_s': compile_s, 'loop_s': loop,
+                  'model': model, 'duration_ms': dur, 'compile_s': compile_s, 'loop_s': loop, 'synapses': nsyn,
                   'spikes': n, 'rate_hz': rate, 'cv_median': float(np.median(cvs)) if cvs else None}))
