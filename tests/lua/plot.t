@@ -6,7 +6,7 @@
 local tap = require "tap"
 local lam = require "lamina"
 local plot = lam.plot
-tap.plan(63)
+tap.plan(64)
 
 local tmp = os.tmpname()
 os.remove(tmp)
@@ -222,6 +222,13 @@ local px = fr:map(9.5, 0)
 tap.near(px, fr.ax.p1, 1e-9, "raster: dt from the recorder's sim: tick 95 is at 9.5 ms, the right edge")
 local fr2 = plot.raster { ticks = { 1, 2, 3 }, index = { 5, 6, 7 }, dt = 0.5 }
 tap.is(fr2.marks, 3, "raster: table form ticks/index/dt")
+-- A dense recording [samples, channels] of spike counts: 5 nonzero entries.
+local counts = lam.buf.from({ { 0, 1, 0 }, { 2, 0, 0 }, { 0, 0, 0 }, { 1, 1, 1 } }, "i32")
+local dense = { ticks = function() return lam.buf.from({ 0, 1, 2, 3 }, "i64") end,
+                data = function() return counts end, is_spikes = function() return false end,
+                sim = { dt = 1 } }
+local fr3 = plot.raster { dense, n = 3 }
+tap.is(fr3.spikes .. " " .. fr3.marks, "5 5", "raster: a dense count recording gives one event per nonzero entry")
 
 -- Heatmap, small: one rect per finite cell.
 local m = {}
