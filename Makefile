@@ -21,7 +21,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
 PKGS    := luajit nettle openblas yaml-0.1
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIB_LIBS   := $(shell pkg-config --libs nettle openblas zlib 2>/dev/null) -ldl -lm
+LIB_LIBS   := $(shell pkg-config --libs nettle openblas zlib fftw3 2>/dev/null) -ldl -lm
 # LAPACK(E) for core/linalg.c (readout solves).
 LIB_LIBS   += $(shell pkg-config --libs lapacke 2>/dev/null || echo -llapacke)
 LUA_CFLAGS := $(shell pkg-config --cflags luajit 2>/dev/null)

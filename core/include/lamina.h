@@ -537,7 +537,7 @@ int lam_la_accumulate(lam_buf *xtx, lam_buf *xty, lam_buf *xs, lam_buf *ys,
  * statistics centred by the means xs/count and ys/count, so that the bias
  * b [o] = (ys - W^T xs)/count is NOT regularised.  Cholesky (LAPACK
  * dpotrf/dpotrs).  Errors: LAM_ERANGE when the system is singular or
- * numerically singular (reciprocal condition <= d * 2^-52; e.g. ridge = 0
+ * numerically singular (reciprocal condition <= 2^-52; e.g. ridge = 0
  * with collinear or constant features), ridge < 0, count < 1 with a bias;
  * LAM_EINVAL for shapes/dtypes; LAM_ENOMEM. */
 int lam_la_ridge(const lam_buf *xtx, const lam_buf *xty, const lam_buf *xs,
@@ -547,6 +547,41 @@ int lam_la_ridge(const lam_buf *xtx, const lam_buf *xty, const lam_buf *xs,
  * W, b, out f64, all contiguous.  Errors: LAM_EINVAL (shapes), LAM_ENOMEM. */
 int lam_la_affine(lam_buf *out, const lam_buf *x, const lam_buf *w,
                   const lam_buf *b);
+
+/* ------------------------------------------------------------------ */
+/* Synchrony analyses (sync.c)                                          */
+/* ------------------------------------------------------------------ */
+/* Phases come as a [T, N] buffer (time along rows; a 1-d [N] buffer is one
+ * time point) of f64 or f32 with any strides, in radians, wrapped or not.
+ * Each function returns a NEW contiguous f64 buffer owned by the caller
+ * (free with lam_buf_free), or NULL with the message in lam_last_error():
+ * LAM_EINVAL for a wrong dtype, rank or shape (the message names the
+ * argument), LAM_ENOMEM.  lua/lamina/analysis/sync.lua wraps them. */
+
+/* Order parameter Z = (1/n_g) sum_{i in g} e^(i theta_i) per time and
+ * group: [T, G, 2] of (r, psi), psi unwrapped along time.  groups: NULL
+ * (one group, G = 1) or a 1-d [N] buffer of integer labels in
+ * [0, ngroups); an empty group gives r = 0. */
+lam_buf *lam_sync_order(const lam_buf *phases, const lam_buf *groups,
+                        int32_t ngroups);
+/* Local order r_i(t) = |sum_j W_ij e^(i theta_j)| / sum_j W_ij for a square
+ * [N, N] weight matrix (row = target, any numeric dtype): [T, N]; NaN for a
+ * row whose weights sum to 0. */
+lam_buf *lam_sync_local_order(const lam_buf *phases, const lam_buf *weights);
+/* Phase-locking values PLV_ij = |(1/T) sum_t e^(i(theta_i - theta_j))|:
+ * [N, N] (BLAS, O(T N^2)). */
+lam_buf *lam_sync_plv(const lam_buf *phases);
+/* Phase coherence cos(theta_i - theta_j) at one time point ([N] phases):
+ * [N, N]. */
+lam_buf *lam_sync_coherence(const lam_buf *phases);
+/* Phases unwrapped along time (successive differences in [-pi, pi)):
+ * [T, N]. */
+lam_buf *lam_sync_unwrap(const lam_buf *phases);
+/* Hilbert phase of real signals, [T] or [T, C] (time along rows): the
+ * angle of the analytic signal, computed with FFTW over the whole series
+ * (no padding or windowing; edges carry the usual end effects).  Same
+ * shape as the input; at least 2 samples. */
+lam_buf *lam_sync_hilbert(const lam_buf *signals);
 
 #ifdef __cplusplus
 }
