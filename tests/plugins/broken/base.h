@@ -20,6 +20,7 @@
  *   BRK_EXTREME_CRASH     create divides by zero (SIGFPE) at tau = max
  *   BRK_UNBOUNDED         sigma's range is [0, inf]: +inf is accepted
  *   BRK_ZERO_STEP         step(0) still takes a step
+ *   BRK_HANG              step(0) never returns
  *   BRK_IGNORES_N         step(n) takes one step whatever n is
  *   BRK_NONDETERMINISTIC  the noise stream depends on a process-wide counter
  *   BRK_SEED_IGNORED      the noise stream ignores ctx->seed
@@ -118,7 +119,11 @@ static int brk_step(void *self, lam_model_ctx *ctx, int64_t n) {
   brk *m = self;
   double *u = ctx->ports[PORT_DRIVE]->data, *x = ctx->ports[PORT_X]->data;
   const double a = ctx->dt / ctx->params[P_TAU], s = ctx->params[P_SIGMA] * sqrt(ctx->dt);
-#if defined(BRK_ZERO_STEP)
+#if defined(BRK_HANG)
+  int64_t k = n;
+  for (volatile int forever = n == 0; forever;) { /* step(0) never returns */
+  }
+#elif defined(BRK_ZERO_STEP)
   int64_t k = n < 1 ? 1 : n;
 #elif defined(BRK_IGNORES_N)
   int64_t k = n > 0 ? 1 : 0;
