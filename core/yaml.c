@@ -638,7 +638,7 @@ static int top(ctx *c, yaml_node_t *root) {
   p->script = join(p->arena, p->dir, script);
   if (!out) {
     char def[PATH_MAX];
-    snprintf(def, sizeof def, "sweeps/%s", p->name);
+    snprintf(def, sizeof def, "runs/%s", p->name);
     p->out = join(p->arena, p->dir, def);
   } else {
     p->out = join(p->arena, p->dir, out);
