@@ -569,6 +569,7 @@ static void check_extremes(const lam_model_def *m) {
       for (int c = 0; c < nc; c++) tries[nt++] = c;
     }
     for (int t = 0; good && t < nt; t++) {
+      if (tries[t] == p->def) continue; /* the defaults check made that one */
       for (int32_t j = 0; j < np; j++) v[j] = m->params[j].def;
       v[i] = tries[t];
       drv d;
