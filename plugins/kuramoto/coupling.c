@@ -10,9 +10,8 @@
  *                with z_j = e^(i theta_j), s_i the normalisation factor.
  *
  * Im(H e^(-i theta)) = Im H cos theta - Re H sin theta, so each oscillator
- * needs one cos and one sin per evaluation, computed in two separate loops
- * (GCC fuses a sin and a cos of the same argument into a scalar sincos
- * otherwise).  Delayed sources come from a ring of (cos, sin) per
+ * needs one cos and one sin per evaluation, computed by the vectorised
+ * kur__sincos (trig.c).  Delayed sources come from a ring of (cos, sin) per
  * oscillator written once per step; an edge with delay 0 reads the current
  * stage, so an all-zero delay matrix gives exactly the undelayed model.
  */
@@ -26,11 +25,7 @@ void kur__phase_trig(kphase *p, const double *theta, int first) {
   const size_t nb = (size_t)n * sizeof *theta;
   if (first && p->cache && memcmp(theta, p->tc, nb) == 0)
     return;
-  double *c = p->c, *s = p->s;
-  for (int64_t i = 0; i < n; i++)
-    c[i] = cos(theta[i]);
-  for (int64_t i = 0; i < n; i++)
-    s[i] = sin(theta[i]);
+  kur__sincos(theta, p->s, p->c, n);
   /* The first stage of a step remembers its phases: the end of one step
    * is the start of the next, so recording r(t) costs no second pass. */
   p->cache = first;

@@ -66,6 +66,10 @@ void kur__omega_fill(double *w, int64_t n, int dist, int quantile, double w0,
 /* The inverse error function to double precision. */
 double kur__erfinv(double y);
 
+/* s[i] = sin x[i], c[i] = cos x[i] for i < n (trig.c): vectorised, about
+ * 1 ulp, the same bits on every machine. */
+void kur__sincos(const double *x, double *s, double *c, int64_t n);
+
 /* The models. */
 #define KUR_DECLARE_MODEL(m)                                                   \
   extern const char kur__##m##_doc[];                                          \
