@@ -24,6 +24,7 @@ lam.buf = bufm
 lam.sim = setmetatable({ Sim = simm.Sim }, { __call = function(_, opts) return simm.new(opts) end })
 lam.context = context
 lam.data = require "lamina.data"
+lam.spikes = require "lamina.spikes"
 lam.readout = require "lamina.readout"
 lam.metrics = require "lamina.metrics"
 -- NumPy files: lam.save / lam.load (.npy), lam.savez / lam.loadz /

@@ -80,6 +80,8 @@ static lam_model_def models[RESV_MAX_MODELS + 1];
 static const lam_model_def *const model_defs[] = {
     &resv__esn_def,
     &resv__lif_def,
+    &resv__izhikevich_def,
+    &resv__nalsm_def,
     NULL};
 
 static const lam_plugin_desc desc = {

@@ -38,5 +38,7 @@ void *resv__port(lam_model_ctx *ctx, int index, const char *port,
 /* ---- the models (one line per model, see above) -------------------- */
 extern const lam_model_def resv__esn_def;
 extern const lam_model_def resv__lif_def;
+extern const lam_model_def resv__izhikevich_def;
+extern const lam_model_def resv__nalsm_def;
 
 #endif /* RESERVOIR_INT_H */
