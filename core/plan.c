@@ -99,8 +99,9 @@ static void rows_free(rows *rs) {
   rs->n = rs->cap = 0;
 }
 
-/* a x b: every row of a joined with every row of b (a varies slowest).
- * A parameter set by both is an error naming both places. */
+/* a x b: every row of a joined with every row of b (a varies slowest),
+ * into out (which may be a); a is freed either way.  A parameter set by
+ * both is an error naming both places. */
 static int product(ex *e, rows *a, const rows *b, rows *out) {
   rows o = {0};
   if (a->n && b->n) {
@@ -111,6 +112,7 @@ static int product(ex *e, rows *a, const rows *b, rows *out) {
           snprintf(e->err, e->errn, "%s:%d:%d: parameter '%s' is swept twice (also at line %d); "
                    "a point can give it only one value", e->p->file, y->kv[j].line, y->kv[j].col,
                    y->kv[j].key, x->kv[i].line);
+          rows_free(a);
           return -1;
         }
   }
@@ -120,12 +122,14 @@ static int product(ex *e, rows *a, const rows *b, rows *out) {
       r.kv = lam__arena_alloc(e->p->arena, sizeof *r.kv * (size_t)(r.n + 1));
       if (!r.kv) {
         rows_free(&o);
+        rows_free(a);
         return oom(e);
       }
       if (a->r[i].n) memcpy(r.kv, a->r[i].kv, sizeof *r.kv * (size_t)a->r[i].n);
       if (b->r[j].n) memcpy(r.kv + a->r[i].n, b->r[j].kv, sizeof *r.kv * (size_t)b->r[j].n);
       if (push(e, &o, r)) {
         rows_free(&o);
+        rows_free(a);
         return -1;
       }
     }
@@ -194,70 +198,54 @@ static int random_rows(ex *e, const lam__factor *f, rows *out) {
 static int expand(ex *e, const lam__sweep *s, rows *out);
 
 static int factor_rows(ex *e, const lam__factor *f, rows *out) {
-  rows acc = {0};
+  rows acc = {0}, part = {0};
+  int rc = 0;
   switch (f->kind) {
   case LAM__S_GRID:
-    if (push(e, &acc, (row){0, NULL})) return -1;
-    for (int k = 0; k < f->naxes; k++) {
-      rows one = {0};
-      for (int v = 0; v < f->axes[k].nvals; v++)
-        if (one_kv(e, &one, &f->axes[k], &f->axes[k].vals[v])) {
-          rows_free(&one);
-          rows_free(&acc);
-          return -1;
-        }
-      int rc = product(e, &acc, &one, &acc);
-      rows_free(&one);
-      if (rc) return -1;
+    rc = push(e, &acc, (row){0, NULL});
+    for (int k = 0; k < f->naxes && !rc; k++) {
+      for (int v = 0; v < f->axes[k].nvals && !rc; v++)
+        rc = one_kv(e, &part, &f->axes[k], &f->axes[k].vals[v]);
+      if (!rc) rc = product(e, &acc, &part, &acc);
+      rows_free(&part);
     }
     break;
   case LAM__S_ZIP:
-    for (int v = 0; v < f->axes[0].nvals; v++) {
+    for (int v = 0; v < f->axes[0].nvals && !rc; v++) {
       row r = {f->naxes, lam__arena_alloc(e->p->arena, sizeof(lam__kv) * (size_t)f->naxes)};
-      if (!r.kv) return oom(e);
+      if (!r.kv) {
+        rc = oom(e);
+        break;
+      }
       for (int k = 0; k < f->naxes; k++)
         r.kv[k] = (lam__kv){f->axes[k].key, f->axes[k].vals[v], f->axes[k].line, f->axes[k].col};
-      if (push(e, &acc, r)) return -1;
+      rc = push(e, &acc, r);
     }
     break;
   case LAM__S_LIST:
-    for (int i = 0; i < f->npoints; i++)
-      if (push(e, &acc, (row){f->point_len[i], f->points[i]})) return -1;
+    for (int i = 0; i < f->npoints && !rc; i++) rc = push(e, &acc, (row){f->point_len[i], f->points[i]});
     break;
   case LAM__S_RANDOM:
-    if (random_rows(e, f, &acc)) {
-      rows_free(&acc);
-      return -1;
-    }
+    rc = random_rows(e, f, &acc);
     break;
   case LAM__S_PRODUCT:
-    if (push(e, &acc, (row){0, NULL})) return -1;
-    for (int i = 0; i < f->nsub; i++) {
-      rows sub = {0};
-      if (expand(e, f->sub[i], &sub)) {
-        rows_free(&acc);
-        return -1;
-      }
-      int rc = product(e, &acc, &sub, &acc);
-      rows_free(&sub);
-      if (rc) return -1;
+    rc = push(e, &acc, (row){0, NULL});
+    for (int i = 0; i < f->nsub && !rc; i++) {
+      rc = expand(e, f->sub[i], &part);
+      if (!rc) rc = product(e, &acc, &part, &acc);
+      rows_free(&part);
     }
     break;
-  default: /* union */
-    for (int i = 0; i < f->nsub; i++) {
-      rows sub = {0};
-      if (expand(e, f->sub[i], &sub)) {
-        rows_free(&acc);
-        return -1;
-      }
-      for (int64_t j = 0; j < sub.n; j++)
-        if (push(e, &acc, sub.r[j])) {
-          rows_free(&sub);
-          rows_free(&acc);
-          return -1;
-        }
-      rows_free(&sub);
+  default: /* union: the parts one after the other */
+    for (int i = 0; i < f->nsub && !rc; i++) {
+      rc = expand(e, f->sub[i], &part);
+      for (int64_t j = 0; j < part.n && !rc; j++) rc = push(e, &acc, part.r[j]);
+      rows_free(&part);
     }
+  }
+  if (rc) {
+    rows_free(&acc);
+    return -1;
   }
   *out = acc;
   return 0;

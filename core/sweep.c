@@ -195,6 +195,35 @@ static void last_line(const char *path, char *out, size_t n) {
   free(s);
 }
 
+/* Starts `exe` with argv: stdin from /dev/null, stdout to `out` (NULL:
+ * /dev/null), stderr to `err` (NULL: like stdout), LAMINA_LIST_PARAMS set
+ * to `listing` or unset.  The child dies with this process
+ * (PR_SET_PDEATHSIG): a killed sweep leaves no orphan that could complete
+ * a point behind the back of the next run.  Points are the unit of
+ * parallelism (-j), so a child gets one BLAS thread unless the user set
+ * OPENBLAS_NUM_THREADS. */
+static pid_t spawn(char **argv, const char *out, const char *err, const char *listing) {
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(137);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  int nul = open("/dev/null", O_RDWR);
+  int o = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : nul;
+  int e = err ? open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644) : o;
+  if (nul >= 0) dup2(nul, 0);
+  if (o >= 0) dup2(o, 1);
+  if (e >= 0) dup2(e, 2);
+  if (listing) setenv("LAMINA_LIST_PARAMS", listing, 1);
+  else unsetenv("LAMINA_LIST_PARAMS");
+  setenv("OPENBLAS_NUM_THREADS", "1", 0);
+  execv(exe, argv);
+  fprintf(stderr, "lamina: cannot run %s: %s\n", exe, strerror(errno));
+  _exit(127);
+}
+
 /* ---- the script's parameters (lamina run --list-params) ------------------- */
 typedef struct sparam {
   char *name, *type, *def;
@@ -243,20 +272,7 @@ static int script_params(const char *script, char **ppath, int npath, sparams *o
     argv[a++] = "--plugin-path";
     argv[a++] = ppath[i];
   }
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int nul = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    if (nul >= 0) dup2(nul, 0);
-    setenv("LAMINA_LIST_PARAMS", list, 1);
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
-    execv(exe, argv);
-    _exit(127);
-  }
+  pid_t pid = spawn(argv, log, NULL, list);
   free(argv);
   int st = 0;
   while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
@@ -1030,30 +1046,7 @@ static pid_t launch(const lam__protocol *p, const opts *o, const char *out, cons
     argv[a++] = o->ppath[i];
   }
   snprintf(path, sizeof path, "%s/stderr", dir);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    /* Dies with the sweep: a killed sweep leaves no orphan that could
-     * complete a point behind the back of the next run. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(137);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    int err = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int nul = open("/dev/null", O_RDWR);
-    if (nul >= 0) {
-      dup2(nul, 0);
-      dup2(nul, 1);
-    }
-    if (err >= 0) dup2(err, 2);
-    unsetenv("LAMINA_LIST_PARAMS");
-    /* Points are the unit of parallelism (-j): one BLAS thread each unless
-     * the user says otherwise, so -j N does not start N x cores threads. */
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
-    execv(exe, argv);
-    fprintf(stderr, "lamina: cannot run %s: %s\n", exe, strerror(errno));
-    _exit(127);
-  }
+  pid_t pid = spawn(argv, NULL, path, NULL);
   for (int k = 0; k < pt->nparams; k++) free(kv[k]);
   free(kv);
   free(argv);

@@ -296,18 +296,21 @@ static int kv_map(ctx *c, yaml_node_t *map, const char *what, lam__kv **out, int
   return 0;
 }
 
-/* grid/zip: { key: [values...], ... } */
-static int axes(ctx *c, yaml_node_t *map, const char *form, lam__factor *f) {
-  if (want(c, map, YAML_MAPPING_NODE, form)) return -1;
-  if (check_keys(c, map, form, NULL)) return -1;
+/* The keys of a grid, a zip or random's params, each with its value node
+ * handed to `fn`; `what` names them in messages ("grid parameter 'a'"). */
+typedef int (*axis_fn)(ctx *c, yaml_node_t *v, const char *what, lam__axis *ax, lam__factor *f);
+static int param_axes(ctx *c, yaml_node_t *map, const char *where, const char *form, lam__factor *f,
+                      axis_fn fn) {
+  if (want(c, map, YAML_MAPPING_NODE, where)) return -1;
+  if (check_keys(c, map, where, NULL)) return -1;
   int n = (int)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
-  if (!n) return fail(c, map, "%s: names no parameter", form);
+  if (!n) return fail(c, map, "%s: names no parameter", where);
   f->axes = lam__arena_alloc(c->p->arena, sizeof *f->axes * (size_t)n);
   if (!f->axes) return fail(c, map, "out of memory");
   f->naxes = n;
   int i = 0;
   for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++, i++) {
-    yaml_node_t *k = node(c, pr->key), *v = node(c, pr->value);
+    yaml_node_t *k = node(c, pr->key);
     if (param_name(c, k)) return -1;
     lam__axis *ax = &f->axes[i];
     ax->key = lam__arena_strdup(c->p->arena, text(k));
@@ -315,18 +318,34 @@ static int axes(ctx *c, yaml_node_t *map, const char *form, lam__factor *f) {
     ax->col = col_of(k);
     char w[300];
     snprintf(w, sizeof w, "%s parameter '%s'", form, text(k));
-    if (want(c, v, YAML_SEQUENCE_NODE, w)) return -1;
-    int m = (int)(v->data.sequence.items.top - v->data.sequence.items.start);
-    if (!m) return fail(c, v, "%s: the list of values is empty", w);
-    ax->vals = lam__arena_alloc(c->p->arena, sizeof *ax->vals * (size_t)m);
-    if (!ax->vals) return fail(c, v, "out of memory");
-    ax->nvals = m;
-    for (int j = 0; j < m; j++)
-      if (value(c, node(c, v->data.sequence.items.start[j]), w, &ax->vals[j])) return -1;
-    if (!strcmp(form, "zip") && m != f->axes[0].nvals)
-      return fail(c, v, "zip: '%s' has %d values but '%s' has %d; zipped lists must be equally long",
-                  ax->key, m, f->axes[0].key, f->axes[0].nvals);
+    if (fn(c, node(c, pr->value), w, ax, f)) return -1;
   }
+  return 0;
+}
+
+/* A non-empty list of values (grid, zip, choice). */
+static int values(ctx *c, yaml_node_t *v, const char *w, lam__axis *ax) {
+  if (want(c, v, YAML_SEQUENCE_NODE, w)) return -1;
+  int m = (int)(v->data.sequence.items.top - v->data.sequence.items.start);
+  if (!m) return fail(c, v, "%s: the list of values is empty", w);
+  ax->vals = lam__arena_alloc(c->p->arena, sizeof *ax->vals * (size_t)m);
+  if (!ax->vals) return fail(c, v, "out of memory");
+  ax->nvals = m;
+  for (int j = 0; j < m; j++)
+    if (value(c, node(c, v->data.sequence.items.start[j]), w, &ax->vals[j])) return -1;
+  return 0;
+}
+
+static int grid_axis(ctx *c, yaml_node_t *v, const char *w, lam__axis *ax, lam__factor *f) {
+  (void)f;
+  return values(c, v, w, ax);
+}
+
+static int zip_axis(ctx *c, yaml_node_t *v, const char *w, lam__axis *ax, lam__factor *f) {
+  if (values(c, v, w, ax)) return -1;
+  if (ax->nvals != f->axes[0].nvals)
+    return fail(c, v, "zip: '%s' has %d values but '%s' has %d; zipped lists must be equally long",
+                ax->key, ax->nvals, f->axes[0].key, f->axes[0].nvals);
   return 0;
 }
 
@@ -347,6 +366,40 @@ static int list(ctx *c, yaml_node_t *seq, lam__factor *f) {
 }
 
 static const char *const dist_names[] = {"uniform", "log-uniform", "normal", "choice", "integer", NULL};
+
+/* random: { dist: [args] } for one parameter. */
+static int dist_axis(ctx *c, yaml_node_t *d, const char *w, lam__axis *ax, lam__factor *f) {
+  (void)f;
+  if (want(c, d, YAML_MAPPING_NODE, w)) return -1;
+  if (check_keys(c, d, w, dist_names)) return -1;
+  int nd = (int)(d->data.mapping.pairs.top - d->data.mapping.pairs.start);
+  if (nd != 1)
+    return fail(c, d, "%s: give exactly one distribution (uniform, log-uniform, normal, choice, integer)", w);
+  const char *dn = text(node(c, d->data.mapping.pairs.start->key));
+  yaml_node_t *args = node(c, d->data.mapping.pairs.start->value);
+  for (int j = 0; dist_names[j]; j++)
+    if (!strcmp(dn, dist_names[j])) ax->dist = j + 1;
+  char wd[400];
+  snprintf(wd, sizeof wd, "%s %s", w, dn);
+  if (want(c, args, YAML_SEQUENCE_NODE, wd)) return -1;
+  int m = (int)(args->data.sequence.items.top - args->data.sequence.items.start);
+  yaml_node_item_t *it = args->data.sequence.items.start;
+  if (ax->dist == LAM__D_CHOICE) return values(c, args, wd, ax);
+  static const char *const two[] = {"", "[low, high]", "[low, high] with 0 < low", "[mean, sd]", "",
+                                    "[low, high] (whole numbers, both included)"};
+  if (m != 2) return fail(c, args, "%s: expected two numbers %s", wd, two[ax->dist]);
+  if (number(c, node(c, it[0]), wd, &ax->a) || number(c, node(c, it[1]), wd, &ax->b)) return -1;
+  if (ax->dist == LAM__D_NORMAL) {
+    if (ax->b < 0) return fail(c, node(c, it[1]), "%s: the sd must be >= 0", wd);
+  } else if (!(ax->a < ax->b) && !(ax->dist == LAM__D_INTEGER && ax->a == ax->b)) {
+    return fail(c, args, "%s: expected low < high, found [%g, %g]", wd, ax->a, ax->b);
+  }
+  if (ax->dist == LAM__D_LOGUNIFORM && ax->a <= 0)
+    return fail(c, node(c, it[0]), "%s: the low bound must be > 0", wd);
+  if (ax->dist == LAM__D_INTEGER && (ax->a != floor(ax->a) || ax->b != floor(ax->b)))
+    return fail(c, args, "%s: the bounds must be whole numbers", wd);
+  return 0;
+}
 
 /* random: { n: N, seed: S, params: { key: { uniform: [a, b] }, ... } } */
 static int random_form(ctx *c, yaml_node_t *map, lam__factor *f) {
@@ -373,61 +426,7 @@ static int random_form(ctx *c, yaml_node_t *map, lam__factor *f) {
   }
   if (!have_n) return fail(c, map, "random: 'n' (the number of samples) is missing");
   if (!params) return fail(c, map, "random: 'params' (the distributions) is missing");
-  if (want(c, params, YAML_MAPPING_NODE, "random params")) return -1;
-  if (check_keys(c, params, "random params", NULL)) return -1;
-  int n = (int)(params->data.mapping.pairs.top - params->data.mapping.pairs.start);
-  if (!n) return fail(c, params, "random params: names no parameter");
-  f->axes = lam__arena_alloc(c->p->arena, sizeof *f->axes * (size_t)n);
-  if (!f->axes) return fail(c, params, "out of memory");
-  f->naxes = n;
-  int i = 0;
-  for (yaml_node_pair_t *pr = params->data.mapping.pairs.start; pr < params->data.mapping.pairs.top; pr++, i++) {
-    yaml_node_t *k = node(c, pr->key), *d = node(c, pr->value);
-    if (param_name(c, k)) return -1;
-    lam__axis *ax = &f->axes[i];
-    ax->key = lam__arena_strdup(c->p->arena, text(k));
-    ax->line = line_of(k);
-    ax->col = col_of(k);
-    char w[300];
-    snprintf(w, sizeof w, "random parameter '%s'", text(k));
-    if (want(c, d, YAML_MAPPING_NODE, w)) return -1;
-    if (check_keys(c, d, w, dist_names)) return -1;
-    int nd = (int)(d->data.mapping.pairs.top - d->data.mapping.pairs.start);
-    if (nd != 1)
-      return fail(c, d, "%s: give exactly one distribution (uniform, log-uniform, normal, choice, integer)", w);
-    const char *dn = text(node(c, d->data.mapping.pairs.start->key));
-    yaml_node_t *args = node(c, d->data.mapping.pairs.start->value);
-    for (int j = 0; dist_names[j]; j++)
-      if (!strcmp(dn, dist_names[j])) ax->dist = j + 1;
-    char wd[400];
-    snprintf(wd, sizeof wd, "%s %s", w, dn);
-    if (want(c, args, YAML_SEQUENCE_NODE, wd)) return -1;
-    int m = (int)(args->data.sequence.items.top - args->data.sequence.items.start);
-    yaml_node_item_t *it = args->data.sequence.items.start;
-    if (ax->dist == LAM__D_CHOICE) {
-      if (!m) return fail(c, args, "%s: the list of choices is empty", wd);
-      ax->vals = lam__arena_alloc(c->p->arena, sizeof *ax->vals * (size_t)m);
-      if (!ax->vals) return fail(c, args, "out of memory");
-      ax->nvals = m;
-      for (int j = 0; j < m; j++)
-        if (value(c, node(c, it[j]), wd, &ax->vals[j])) return -1;
-      continue;
-    }
-    static const char *const two[] = {"", "[low, high]", "[low, high] with 0 < low", "[mean, sd]", "",
-                                      "[low, high] (whole numbers, both included)"};
-    if (m != 2) return fail(c, args, "%s: expected two numbers %s", wd, two[ax->dist]);
-    if (number(c, node(c, it[0]), wd, &ax->a) || number(c, node(c, it[1]), wd, &ax->b)) return -1;
-    if (ax->dist == LAM__D_NORMAL) {
-      if (ax->b < 0) return fail(c, node(c, it[1]), "%s: the sd must be >= 0", wd);
-    } else if (!(ax->a < ax->b) && !(ax->dist == LAM__D_INTEGER && ax->a == ax->b)) {
-      return fail(c, args, "%s: expected low < high, found [%g, %g]", wd, ax->a, ax->b);
-    }
-    if (ax->dist == LAM__D_LOGUNIFORM && ax->a <= 0)
-      return fail(c, node(c, it[0]), "%s: the low bound must be > 0", wd);
-    if (ax->dist == LAM__D_INTEGER && (ax->a != floor(ax->a) || ax->b != floor(ax->b)))
-      return fail(c, args, "%s: the bounds must be whole numbers", wd);
-  }
-  return 0;
+  return param_axes(c, params, "random params", "random", f, dist_axis);
 }
 
 static const char *const sweep_keys[] = {"grid", "list", "zip", "random", "product", "union",
@@ -473,10 +472,10 @@ static int sweep_map(ctx *c, yaml_node_t *map, int top, lam__sweep **out) {
     int rc;
     if (!strcmp(form, "grid")) {
       f->kind = LAM__S_GRID;
-      rc = axes(c, v, "grid", f);
+      rc = param_axes(c, v, "grid", "grid", f, grid_axis);
     } else if (!strcmp(form, "zip")) {
       f->kind = LAM__S_ZIP;
-      rc = axes(c, v, "zip", f);
+      rc = param_axes(c, v, "zip", "zip", f, zip_axis);
     } else if (!strcmp(form, "list")) {
       f->kind = LAM__S_LIST;
       rc = list(c, v, f);
