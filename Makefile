@@ -148,6 +148,12 @@ bench: all
 	scripts/install-deps --bench || echo "bench: peers missing; their rows will be skipped"
 	scripts/bench/run
 
+# KB-1..KB-5 of the kuramoto plugin against NumPy/SciPy (docs/performance.md).
+.PHONY: bench-kuramoto
+bench-kuramoto: all
+	scripts/install-deps --bench || echo "bench-kuramoto: peers missing"
+	BUILD=$(BUILD) scripts/bench/kuramoto/run $(BENCH_ARGS)
+
 # ---- fuzzing ---------------------------------------------------------------
 # make fuzz [FUZZ="idx csv"] [FUZZ_SECONDS=600]: the libFuzzer harnesses of
 # the file readers (tests/fuzz/*.c) are built with clang, ASan and UBSan into

@@ -1,0 +1,183 @@
+-- scripts/bench/kuramoto/kb.lua - the lamina side of KB-1..KB-5 (reference
+-- section 3.6), run by scripts/bench/kuramoto/run after peers.py wrote the
+-- shared inputs into DIR.
+--
+--   luajit kb.lua DIR [--quick] [--reps R]
+--
+-- Prints the same TSV lines as peers.py (case impl size median min max
+-- units metric).  One warm-up run, then the median of R runs of sim:run
+-- only (model creation, inputs and the recorder set-up are outside the
+-- timing); r(t) is recorded at every step, as the peers do.
+local lam = require "lamina"
+local sync = require "lamina.analysis.sync"
+local ffi = require "ffi"
+
+ffi.cdef [[
+typedef struct { long tv_sec; long tv_nsec; } kb_timespec;
+int clock_gettime(int clk, kb_timespec *ts);
+]]
+local ts = ffi.new("kb_timespec")
+local function now()
+  ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local DIR = assert(arg[1], "usage: kb.lua DIR [--quick] [--reps R]")
+local QUICK, REPS = false, 5
+for i = 2, #arg do
+  if arg[i] == "--quick" then QUICK = true end
+  if arg[i] == "--reps" then REPS = tonumber(arg[i + 1]) end
+end
+
+local function load(name) return lam.load(DIR .. "/" .. name .. ".npy") end
+
+-- setup() builds everything and returns (sim, after); sim:run(T) is timed;
+-- after(sim) returns the metric string.  Median of REPS after one warm-up.
+local function bench(case, impl, size, units, T, dt, setup)
+  local times, metric = {}, ""
+  for rep = 0, REPS do
+    local sim, after = setup()
+    local t0 = now()
+    sim:run(T)
+    local t1 = now()
+    if rep > 0 then times[#times + 1] = t1 - t0 end
+    metric = after and after(sim) or ""
+    sim = nil
+    collectgarbage()
+  end
+  table.sort(times)
+  print(string.format("%s\t%s\t%s\t%.6g\t%.6g\t%.6g\t%d\t%s", case, impl, size,
+    times[math.floor(#times / 2) + 1], times[1], times[#times], units, metric))
+  io.stdout:flush()
+end
+
+local function mean_second_half(rec)
+  local d, n = rec:data(), rec:count()
+  local s, c = 0, 0
+  for i = math.floor(n / 2) + 1, n do s, c = s + d:get(i, 1), c + 1 end
+  return s / c
+end
+
+-- |r_lamina(after step k) - r_peer(start of step k + 1)| over the first 10 steps
+local function r_gate(rec, peer)
+  local d, p, worst = rec:data(), load(peer), 0
+  for k = 1, 10 do worst = math.max(worst, math.abs(d:get(k, 1) - p:get(k + 1))) end
+  return worst
+end
+
+-- KB-1: mean field, Lorentzian quantiles, K = 4, dt = 0.01.
+local sizes = QUICK and { 1000, 10000 } or { 1000, 10000, 100000, 1000000 }
+for _, n in ipairs(sizes) do
+  local steps = n <= 100000 and 2000 or 200
+  if QUICK then steps = 200 end
+  local th = load("theta_" .. n)
+  bench("KB-1", "lamina", n, n * steps, steps * 0.01, 0.01, function()
+    local sim = lam.sim { dt = 0.01, seed = 1 }
+    sim:add("osc", "kuramoto.phase", { n = n, k = 4, omega_dist = "lorentzian", omega_width = 1, integrator = "euler" })
+    sim:set("osc.phases", th)
+    local rec = sim:record("osc.order")
+    return sim, function()
+      if steps == 2000 then return string.format("rmean=%.5f", mean_second_half(rec)) end
+      return string.format("r10gate=%.3g", r_gate(rec, "kb1_r_numpy-careful_" .. n))
+    end
+  end)
+end
+
+-- KB-1n: identical oscillators, noise D = 1, Euler-Maruyama.
+do
+  local n, steps = 10000, QUICK and 200 or 2000
+  bench("KB-1n", "lamina", n, n * steps, steps * 0.01, 0.01, function()
+    local sim = lam.sim { dt = 0.01, seed = 1 }
+    sim:add("osc", "kuramoto.phase", { n = n, k = 4, noise = 1, integrator = "euler", theta_init = "zero" })
+    local rec = sim:record("osc.order")
+    return sim, function() return string.format("rmean=%.5f", mean_second_half(rec)) end
+  end)
+end
+
+-- KB-2: CSR graphs from peers.py, omega ~ N(0, 0.1) quantiles, K = 2.
+for _, g in ipairs(QUICK and { { "ring", 10000 } } or { { "ring", 100000 }, { "er", 10000 } }) do
+  local name, n = g[1], g[2]
+  local ip, idx, w = load("kb2_" .. name .. "_indptr"), load("kb2_" .. name .. "_indices"), load("kb2_" .. name .. "_data")
+  local nnz, steps = w:size(), QUICK and 50 or 200
+  local th = load("theta_" .. n)
+  bench("KB-2", "lamina", string.format("%s-%d-%d", name, n, nnz), nnz * steps, steps * 0.01, 0.01, function()
+    local sim = lam.sim { dt = 0.01, seed = 1 }
+    local osc = sim:add("osc", "kuramoto.phase", { n = n, k = 2, coupling = "sparse", norm = "none",
+      omega_dist = "gaussian", omega_width = 0.1, integrator = "euler" })
+    osc:call("set_csr", ip, idx, w)
+    sim:set("osc.phases", th)
+    local rec = sim:record("osc.order")
+    return sim, function(s)
+      local om, p = osc:call("omega"), s:port("osc.phases")
+      local d, so = 0, 0
+      for i = 1, n do d, so = d + (p:get(i) - th:get(i)), so + om:get(i) end
+      return string.format("r10gate=%.3g T14=%.3g", r_gate(rec, "kb2_r_" .. name .. "_scipy-careful"), math.abs(d - steps * 0.01 * so))
+    end
+  end)
+end
+
+-- KB-3: dense log-normal connectome, per-edge delays 1..200 steps, noise.
+for _, c in ipairs(QUICK and { { 90, 1000 } } or { { 90, 10000 }, { 1000, 300 } }) do
+  local n, steps = c[1], c[2]
+  local W, D, th = load("kb3_W_" .. n), load("kb3_D_" .. n), load("theta_" .. n)
+  local function make()
+    local sim = lam.sim { dt = 0.1, seed = 1 }
+    local osc = sim:add("osc", "kuramoto.phase", { n = n, k = 1, coupling = "dense", norm = "none",
+      omega0 = 2 * math.pi * 40 / 1000, noise = 0.01, integrator = "euler" })
+    osc:call("set_weights", W)
+    osc:call("set_delays", D)
+    sim:set("osc.phases", th)
+    return sim
+  end
+  bench("KB-3", "lamina", n, n * n * steps, steps * 0.1, 0.1, function()
+    local sim = make()
+    sim:record("osc.order")
+    return sim, nil
+  end)
+  -- correctness: PLV over 2000 steps against NumPy's (different noise draws)
+  local sim = make()
+  local rec = sim:record("osc.phases")
+  sim:run(200)
+  local plv, ref, worst, mean = sync.plv(rec:data()), load("kb3_plv_numpy_" .. n), 0, 0
+  for i = 1, n do
+    for j = 1, n do
+      local d = math.abs(plv:get(i, j) - ref:get(i, j))
+      worst, mean = math.max(worst, d), mean + d / (n * n)
+    end
+  end
+  print(string.format("KB-3\tgate\t%d\t0\t0\t0\t0\tplv_maxdiff=%.3g plv_meandiff=%.3g", n, worst, mean))
+end
+
+-- KB-4: the O(N^2) meshgrid users write vs lamina's dense (complete graph,
+-- N^2 work) and mean field (O(N)).
+for _, n in ipairs(QUICK and { 100, 1000 } or { 100, 1000, 3000 }) do
+  local steps = math.max(5, math.floor(2e8 / (n * n) / 10))
+  for _, cpl in ipairs { "dense", "mean_field" } do
+    bench("KB-4", "lamina-" .. cpl, n, steps, steps * 0.01, 0.01, function()
+      local sim = lam.sim { dt = 0.01, seed = 1 }
+      sim:add("osc", "kuramoto.phase", { n = n, k = 1, coupling = cpl, omega_dist = "gaussian", omega_width = 0.1, integrator = "euler" })
+      return sim, nil
+    end)
+  end
+end
+
+-- KB-5: AKOrN fc layer, identical inputs; x after T steps vs NumPy.
+do
+  local x0, J, c = load("kb5_x0"), load("kb5_J"), load("kb5_c")
+  local B, M, nd = x0:shape()[1], x0:shape()[2], x0:shape()[3]
+  local T = QUICK and 4 or 16
+  bench("KB-5", "lamina", string.format("fc-B%d-M%d-n%d-T%d", B, M, nd, T), B * T, T, 1, function()
+    local sim = lam.sim { dt = 1, seed = 1 }
+    local ak = sim:add("ak", "kuramoto.akorn", { batch = B, oscillators = M, dim = nd, gamma = 1, omega = 0.5 })
+    ak:call("set_coupling", J)
+    sim:set("ak.x", x0)
+    sim:set("ak.stimulus", c)
+    sim:record("ak.energy")
+    return sim, function(s)
+      local x, ref, worst = s:port("ak.x"), load("kb5_x_numpy"), 0
+      local xp, rp = x:copy():ptr(), ref:copy():ptr()
+      for i = 0, x:size() - 1 do worst = math.max(worst, math.abs(xp[i] - rp[i])) end
+      return string.format("maxdiff=%.3g", worst)
+    end
+  end)
+end

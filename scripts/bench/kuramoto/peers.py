@@ -1,0 +1,314 @@
+#!/usr/bin/python3
+"""scripts/bench/kuramoto/peers.py - NumPy/SciPy peers for KB-1..KB-5
+(reference section 3.6), in the careful style and in the style users
+usually write, side by side.  Also writes the shared inputs (theta0, W,
+delays, AKOrN tensors) as .npy files that kb.lua reads, so both sides start
+from identical data.
+
+    peers.py OUTDIR [--quick] [--reps R]
+
+Prints one TSV line per measurement:
+    case  impl  size  median_s  min_s  max_s  units_per_run  metric
+float64, one thread (the driver sets OPENBLAS_NUM_THREADS=1 etc.), one
+warm-up run, then the median of R (default 5) runs of the integration loop
+only (no start-up, allocation or file I/O inside the timing).
+"""
+import os
+import sys
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+OUT = sys.argv[1]
+QUICK = "--quick" in sys.argv
+REPS = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 5
+os.makedirs(OUT, exist_ok=True)
+
+
+def splitmix_uniform(n, seed=12345):
+    """theta0: SplitMix64 seeded 12345, uniform on [0, 2 pi) (53 bits)."""
+    out = np.empty(n)
+    s = seed
+    mask = (1 << 64) - 1
+    for i in range(n):
+        s = (s + 0x9E3779B97F4A7C15) & mask
+        z = s
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        out[i] = (z >> 11) * (2.0 ** -53) * 2 * np.pi
+    return out
+
+
+_theta_cache = {}
+
+
+def theta0(n):
+    # SplitMix in Python is slow for 10^6; extend the 10^5 draw by a
+    # deterministic tiling with offsets (documented in docs/performance.md).
+    if n not in _theta_cache:
+        base = splitmix_uniform(min(n, 100000))
+        reps = -(-n // base.size)
+        t = np.concatenate([(base + 0.1 * k) % (2 * np.pi) for k in range(reps)])[:n]
+        _theta_cache[n] = t
+        np.save(f"{OUT}/theta_{n}.npy", t)
+    return _theta_cache[n].copy()
+
+
+def lorentz_q(n, w0=0.0, d=1.0):
+    j = np.arange(1, n + 1)
+    return w0 + d * np.tan(np.pi * (2 * j - n - 1) / (2 * (n + 1)))
+
+
+def gauss_q(n, s=1.0):
+    from scipy.special import erfinv
+    j = np.arange(1, n + 1)
+    return s * np.sqrt(2) * erfinv((2 * j - n - 1) / (n + 1))
+
+
+def timeit(fn):
+    fn()  # warm-up
+    ts = []
+    res = None
+    for _ in range(REPS):
+        t0 = time.perf_counter()
+        res = fn()
+        ts.append(time.perf_counter() - t0)
+    ts.sort()
+    return ts[len(ts) // 2], ts[0], ts[-1], res
+
+
+def emit(case, impl, size, t, units, metric):
+    med, lo, hi = t
+    print(f"{case}\t{impl}\t{size}\t{med:.6g}\t{lo:.6g}\t{hi:.6g}\t{units}\t{metric}", flush=True)
+
+
+# ---------------------------------------------------------------- KB-1
+def kb1():
+    sizes = [1000, 10000, 100000, 1000000]
+    if QUICK:
+        sizes = [1000, 10000]
+    for n in sizes:
+        steps = 2000 if n <= 100000 else 200
+        if QUICK:
+            steps = 200
+        th0, w, K, dt = theta0(n), lorentz_q(n), 4.0, 0.01
+
+        def careful():
+            th = th0.copy()
+            r = np.empty(steps)
+            c = np.empty(n)
+            s = np.empty(n)
+            tmp = np.empty(n)
+            for k in range(steps):
+                np.cos(th, out=c)
+                np.sin(th, out=s)
+                zr, zi = c.mean(), s.mean()
+                r[k] = np.hypot(zr, zi)  # r of the state the step starts from
+                # th += dt (w + K (Im Z cos th - Re Z sin th))
+                np.multiply(c, K * zi, out=tmp)
+                tmp -= K * zr * s
+                tmp += w
+                tmp *= dt
+                th += tmp
+            return r
+
+        def usual():
+            th = th0.copy()
+            r = np.empty(steps)
+            for k in range(steps):
+                z = np.mean(np.exp(1j * th))
+                r[k] = abs(z)
+                th = th + dt * (w + K * np.abs(z) * np.sin(np.angle(z) - th))
+            return r
+
+        for impl, fn in (("numpy-careful", careful), ("numpy-usual", usual)):
+            t = timeit(fn)
+            r = t[3]
+            metric = f"rmean={r[steps // 2:].mean():.5f}" if steps == 2000 else f"r10={r[9]:.12f}"
+            emit("KB-1", impl, n, t[:3], n * steps, metric)
+            np.save(f"{OUT}/kb1_r_{impl}_{n}.npy", r)
+
+
+# ---------------------------------------------------------------- KB-1n
+def kb1n():
+    n, steps, K, D, dt = 10000, 2000 if not QUICK else 200, 4.0, 1.0, 0.01
+    rng = np.random.default_rng(1)
+
+    def careful():
+        th = np.zeros(n)
+        r = np.empty(steps)
+        c = np.empty(n)
+        s = np.empty(n)
+        g = np.sqrt(2 * D * dt)
+        for k in range(steps):
+            np.cos(th, out=c)
+            np.sin(th, out=s)
+            zr, zi = c.mean(), s.mean()
+            r[k] = np.hypot(zr, zi)
+            th += dt * K * (zi * c - zr * s) + g * rng.standard_normal(n)
+        return r
+
+    t = timeit(careful)
+    emit("KB-1n", "numpy-careful", n, t[:3], n * steps, f"rmean={t[3][steps // 2:].mean():.5f}")
+
+
+# ---------------------------------------------------------------- KB-2
+def ring(n, k):
+    rows = np.repeat(np.arange(n), k)
+    offs = np.concatenate([np.arange(-k // 2, 0), np.arange(1, k // 2 + 1)])
+    cols = (rows + np.tile(offs, n)) % n
+    return sp.csr_matrix((np.full(n * k, 1.0 / k), (rows, cols)), shape=(n, n))
+
+
+def er(n, p, seed=3):
+    rng = np.random.default_rng(seed)
+    a = sp.random(n, n, density=p, random_state=rng, format="csr")
+    a.data[:] = 1.0
+    a.setdiag(0)
+    a.eliminate_zeros()
+    a.sort_indices()
+    return a.tocsr()
+
+
+def kb2():
+    graphs = [("ring", 100000, ring(100000, 20)), ("er", 10000, er(10000, 0.01))]
+    if QUICK:
+        graphs = [("ring", 10000, ring(10000, 20))]
+    for name, n, W in graphs:
+        W.sort_indices()
+        np.save(f"{OUT}/kb2_{name}_indptr.npy", W.indptr.astype(np.int64))
+        np.save(f"{OUT}/kb2_{name}_indices.npy", W.indices.astype(np.int64))
+        np.save(f"{OUT}/kb2_{name}_data.npy", W.data)
+        steps, K, dt = 200 if not QUICK else 50, 2.0, 0.01
+        th0, w = theta0(n), gauss_q(n, 0.1)
+        rows = np.repeat(np.arange(n), np.diff(W.indptr))
+        cols = W.indices
+        data = W.data
+
+        def careful():
+            th = th0.copy()
+            r = np.empty(steps)
+            for k in range(steps):
+                c, s = np.cos(th), np.sin(th)
+                r[k] = np.hypot(c.mean(), s.mean())
+                th += dt * (w + K * (c * (W @ s) - s * (W @ c)))
+            return r, th
+
+        def usual():
+            th = th0.copy()
+            r = np.empty(steps)
+            for k in range(steps):
+                r[k] = abs(np.mean(np.exp(1j * th)))
+                contrib = data * np.sin(th[cols] - th[rows])
+                th = th + dt * (w + K * np.bincount(rows, weights=contrib, minlength=n))
+            return r, th
+
+        for impl, fn in (("scipy-careful", careful), ("numpy-usual", usual)):
+            t = timeit(fn)
+            r, th = t[3]
+            np.save(f"{OUT}/kb2_r_{name}_{impl}.npy", r)
+            inv = abs((th - th0).sum() - steps * dt * w.sum())
+            emit("KB-2", impl, f"{name}-{n}-{W.nnz}", t[:3], W.nnz * steps, f"T14={inv:.3g}")
+
+
+# ---------------------------------------------------------------- KB-3
+def connectome(n, seed=5):
+    rng = np.random.default_rng(seed)
+    W = rng.lognormal(0.0, 1.0, (n, n))
+    np.fill_diagonal(W, 0)
+    W /= W.sum(axis=1, keepdims=True)
+    D = rng.integers(1, 201, (n, n))
+    return W, D
+
+
+def kb3():
+    sizes = [(90, 10000), (1000, 300)] if not QUICK else [(90, 1000)]
+    for n, steps in sizes:
+        W, Dl = connectome(n)
+        np.save(f"{OUT}/kb3_W_{n}.npy", W)
+        np.save(f"{OUT}/kb3_D_{n}.npy", Dl.astype(np.float64))
+        w0, K, Dn, dt = 2 * np.pi * 40 / 1000, 1.0, 0.01, 0.1
+        th0 = theta0(n)
+        depth = 201
+        rng = np.random.default_rng(2)
+        g = np.sqrt(2 * Dn * dt)
+        idx_t = Dl  # delay per edge
+        cols = np.broadcast_to(np.arange(n), (n, n))
+
+        def run(nsteps, keep=False):
+            hist = np.tile(th0, (depth, 1))
+            th = th0.copy()
+            out = np.empty((nsteps, n)) if keep else None
+            r = np.empty(nsteps)
+            for k in range(nsteps):
+                head = k % depth
+                hist[head] = th
+                r[k] = abs(np.mean(np.exp(1j * th)))
+                delayed = hist[(head - idx_t) % depth, cols]
+                coup = (W * np.sin(delayed - th[:, None])).sum(axis=1)
+                th = th + dt * (w0 + K * coup) + g * rng.standard_normal(n)
+                if keep:
+                    out[k] = th
+            return out if keep else r
+
+        t = timeit(lambda: run(steps))
+        emit("KB-3", "numpy-usual", n, t[:3], n * n * steps, "")
+        ph = run(2000, keep=True)
+        e = np.exp(1j * ph)
+        plv = np.abs(e.T @ e.conj()) / ph.shape[0]
+        np.save(f"{OUT}/kb3_plv_numpy_{n}.npy", plv)
+
+
+# ---------------------------------------------------------------- KB-4
+def kb4():
+    for n in ([100, 1000, 3000] if not QUICK else [100, 1000]):
+        th0, w, K, dt = theta0(n), gauss_q(n, 0.1), 1.0, 0.01
+        steps = max(5, int(2e8 // (n * n) // 10))
+
+        def usual():  # fabridamicelli-style right-hand side
+            th = th0.copy()
+            for _ in range(steps):
+                ti, tj = np.meshgrid(th, th)
+                th = th + dt * (w + K / n * np.sin(ti - tj).sum(axis=0))
+            return th
+
+        t = timeit(usual)
+        emit("KB-4", "numpy-meshgrid", n, t[:3], steps, "")
+
+
+# ---------------------------------------------------------------- KB-5
+def akorn_ref(x, J, c, gamma, omega, T):
+    """AKOrN fc layer: x [B, M, n], J [Mn, Mn], c [B, M, n]."""
+    B, M, n = x.shape
+    E = np.empty((T, B))
+    for _ in range(T):
+        y = (x.reshape(B, -1) @ J.T).reshape(B, M, n) + c
+        E[_] = -(x * y).sum(axis=(1, 2))
+        yp = y - (y * x).sum(-1, keepdims=True) * x
+        om = np.empty_like(x)
+        om[..., 0::2] = omega * x[..., 1::2]
+        om[..., 1::2] = -omega * x[..., 0::2]
+        x = x + gamma * (om + yp)
+        x = x / np.linalg.norm(x, axis=-1, keepdims=True)
+    return x, E
+
+
+def kb5():
+    B, M, n, T = (64, 128, 4, 16) if not QUICK else (8, 128, 4, 4)
+    rng = np.random.default_rng(7)
+    x0 = rng.standard_normal((B, M, n))
+    x0 /= np.linalg.norm(x0, axis=-1, keepdims=True)
+    J = rng.standard_normal((M * n, M * n)) / np.sqrt(M * n)
+    c = rng.standard_normal((B, M, n))
+    for nm, a in (("x0", x0), ("J", J), ("c", c)):
+        np.save(f"{OUT}/kb5_{nm}.npy", a)
+    t = timeit(lambda: akorn_ref(x0, J, c, 1.0, 0.5, T))
+    np.save(f"{OUT}/kb5_x_numpy.npy", t[3][0])
+    emit("KB-5", "numpy", f"fc-B{B}-M{M}-n{n}-T{T}", t[:3], B * T, "")
+
+
+# ---------------------------------------------------------------- main
+for f in (kb1, kb1n, kb2, kb3, kb4, kb5):
+    f()
