@@ -567,6 +567,18 @@ static int has_col(col *cols, int n, const char *name) {
 /* The columns: parameters (every key of the plan, sorted), then the
  * returned values (every key of a completed result, sorted).  A result key
  * equal to a parameter name becomes "result.<key>". */
+/* Doubles the column array; frees it when that fails. */
+static int grow_cols(col **c, int *cap) {
+  col *g = realloc(*c, sizeof **c * (size_t)(*cap * 2));
+  if (!g) {
+    free(*c);
+    return -1;
+  }
+  *c = g;
+  *cap *= 2;
+  return 0;
+}
+
 static int columns(lam__arena *a, const lam__plan *plan, cJSON **res, col **out) {
   int cap = 64, n = 0;
   col *c = malloc(sizeof *c * (size_t)cap);
@@ -575,14 +587,7 @@ static int columns(lam__arena *a, const lam__plan *plan, cJSON **res, col **out)
     for (int k = 0; k < plan->points[i].nparams; k++) {
       const lam__kv *kv = &plan->points[i].params[k];
       if (has_col(c, n, kv->key)) continue;
-      if (n == cap) {
-        col *g = realloc(c, sizeof *c * (size_t)(cap *= 2));
-        if (!g) {
-          free(c);
-          return -1;
-        }
-        c = g;
-      }
+      if (n == cap && grow_cols(&c, &cap)) return -1;
       c[n++] = (col){kv->key, kv->key, 1, 0, 1};
     }
   int np = n;
@@ -606,14 +611,7 @@ static int columns(lam__arena *a, const lam__plan *plan, cJSON **res, col **out)
         c[found].numeric &= numeric;
         continue;
       }
-      if (n == cap) {
-        col *g = realloc(c, sizeof *c * (size_t)(cap *= 2));
-        if (!g) {
-          free(c);
-          return -1;
-        }
-        c = g;
-      }
+      if (n == cap && grow_cols(&c, &cap)) return -1;
       const char *name = it->string;
       if (has_col(c, np, name) || !strcmp(name, "id") || !strcmp(name, "index") ||
           !strcmp(name, "replicate") || !strcmp(name, "seed")) {
