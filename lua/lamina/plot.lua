@@ -38,10 +38,12 @@ end
 
 -- XML text and attribute escaping.  Control characters other than tab and
 -- newline are not allowed in XML 1.0 at all, so they become spaces.
-local xml_esc = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;" }
+-- "@" is written as a character reference so that no user text can look
+-- like the "@ID@" placeholder that document() fills in.
+local xml_esc = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;", ["@"] = "&#64;" }
 local function esc(s)
   s = tostring(s):gsub("[%z\1-\8\11\12\14-\31]", " ")
-  return (s:gsub("[&<>\"']", xml_esc))
+  return (s:gsub("[&<>\"'@]", xml_esc))
 end
 
 ---------------------------------------------------------------------------
@@ -338,7 +340,7 @@ local function document(o, L, ax, ay, data, extra)
     fmt('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" ' ..
         'width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">\n',
         W, H, W, H),
-    fmt('<defs><clipPath id="lamplot-clip"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath></defs>\n',
+    fmt('<defs><clipPath id="@ID@-clip"><rect x="%s" y="%s" width="%s" height="%s"/></clipPath></defs>\n',
         num(x0), num(y1), num(x1 - x0), num(y0 - y1)),
     '<rect width="100%" height="100%" fill="white"/>\n',
   }
@@ -362,7 +364,7 @@ local function document(o, L, ax, ay, data, extra)
   if o.grid ~= false and #grid > 0 then
     add('<path class="grid" d="', table.concat(grid), '" stroke="#e6e6e6" stroke-width="1" fill="none"/>\n')
   end
-  add('<g clip-path="url(#lamplot-clip)">\n', data, '</g>\n')
+  add('<g clip-path="url(#@ID@-clip)">\n', data, '</g>\n')
   add(fmt('<rect class="frame" x="%s" y="%s" width="%s" height="%s" fill="none" stroke="#333333" stroke-width="1"/>\n',
           num(x0), num(y1), num(x1 - x0), num(y0 - y1)))
   if #ticks > 0 then add('<path class="ticks" d="', table.concat(ticks), '" stroke="#333333" stroke-width="1"/>\n') end
@@ -381,7 +383,11 @@ local function document(o, L, ax, ay, data, extra)
             num((x0 + x1) / 2), esc(o.title)))
   end
   add(extra or "", "</svg>\n")
-  return table.concat(s)
+  -- Element ids (clip path, gradient) are named after a CRC of the document
+  -- itself: unique enough that several figures inlined into one HTML page
+  -- do not share ids, and still the same for the same input.
+  local doc = table.concat(s)
+  return (doc:gsub("@ID@", "lp" .. png.crc32hex(doc)))
 end
 
 -- Layout: the plot area inside a W x H figure, leaving room on the left for
@@ -442,8 +448,8 @@ local function colorbar_svg(L, cm, vmin, vmax, label)
   end
   local s = {
     '<g class="colorbar">\n',
-    '<defs><linearGradient id="lamplot-cbar" x1="0" y1="1" x2="0" y2="0">', table.concat(stops), '</linearGradient></defs>\n',
-    fmt('<rect x="%s" y="%s" width="%d" height="%s" fill="url(#lamplot-cbar)" stroke="#333333" stroke-width="1"/>\n',
+    '<defs><linearGradient id="@ID@-cbar" x1="0" y1="1" x2="0" y2="0">', table.concat(stops), '</linearGradient></defs>\n',
+    fmt('<rect x="%s" y="%s" width="%d" height="%s" fill="url(#@ID@-cbar)" stroke="#333333" stroke-width="1"/>\n',
         num(x), num(L.y1), w, num(L.y0 - L.y1)),
   }
   local cb = new_axis(vmin, vmax, false, L.y0, L.y1)
@@ -490,6 +496,17 @@ local function make_axes(fn, o, L, xs_lo, xs_hi, ys_lo, ys_hi, xpad, ypad)
   local xlo, xhi = data_range(xs_lo, xs_hi, o.xlim, o.logx, xpad)
   local ax = new_axis(xlo, xhi, o.logx, L.x0, L.x1)
   return ax, ay
+end
+
+-- Axes over the finite x and y values of every item of `list` (series or
+-- scatter groups, each with vectors .x and .y).
+local function list_axes(fn, o, L, list, xpad, ypad)
+  local xlo, xhi, ylo, yhi = inf, -inf, inf, -inf
+  for _, s in ipairs(list) do
+    xlo, xhi = extent(s.x, o.logx, xlo, xhi)
+    ylo, yhi = extent(s.y, o.logy, ylo, yhi)
+  end
+  return make_axes(fn, o, L, xlo, xhi, ylo, yhi, xpad, ypad)
 end
 
 local function figure(kind, svg, ax, ay, extra)
@@ -637,20 +654,15 @@ function M.lines(o)
   local entries = {}
   for i, s in ipairs(list) do
     local k = (i - 1) % #palette + 1
-    s.color = s.style.color or palette[k]
-    s.dash = s.style.dash or (i > #palette and "6 3" or nil)
+    s.color = esc(s.style.color or palette[k])
+    s.dash = (s.style.dash or i > #palette) and esc(s.style.dash or "6 3") or nil
     entries[i] = { name = s.name, color = s.color, dash = s.dash }
   end
   local show_legend = o.legend
   if show_legend == nil then show_legend = #list > 1 end
   local L = layout(fn, o, show_legend and legend_width(entries) or 0)
 
-  local xlo, xhi, ylo, yhi = inf, -inf, inf, -inf
-  for _, s in ipairs(list) do
-    xlo, xhi = extent(s.x, o.logx, xlo, xhi)
-    ylo, yhi = extent(s.y, o.logy, ylo, yhi)
-  end
-  local ax, ay = make_axes(fn, o, L, xlo, xhi, ylo, yhi, 0, 0.05)
+  local ax, ay = list_axes(fn, o, L, list, 0, 0.05)
 
   local paths = {}
   local pw = L.x1 - L.x0
@@ -973,25 +985,20 @@ function M.scatter(o)
   local cbar = has_c and o.colorbar ~= false
   local entries = {}
   for i, g in ipairs(groups) do
-    g.fill = g.color or o.color or palette[(i - 1) % #palette + 1]
+    g.fill = esc(g.color or o.color or palette[(i - 1) % #palette + 1])
     entries[i] = { name = g.name, color = g.fill, kind = "dot" }
   end
   local show_legend = o.legend
   if show_legend == nil then show_legend = #groups > 1 end
   local right = (cbar and COLORBAR_W or 0) + (show_legend and legend_width(entries) or 0)
   local L = layout(fn, o, right)
-  local xlo, xhi, ylo, yhi = inf, -inf, inf, -inf
-  for _, g in ipairs(groups) do
-    xlo, xhi = extent(g.x, o.logx, xlo, xhi)
-    ylo, yhi = extent(g.y, o.logy, ylo, yhi)
-  end
-  local ax, ay = make_axes(fn, o, L, xlo, xhi, ylo, yhi, 0.05, 0.05)
+  local ax, ay = list_axes(fn, o, L, groups, 0.05, 0.05)
 
   -- One circle per distinct (position at 0.01 px, radius, colour): exact
   -- duplicates would only repaint the same pixels.
   local s, drawn = {}, 0
   for _, g in ipairs(groups) do
-    s[#s + 1] = fmt('<g class="points" data-name="%s" fill="%s" fill-opacity="%s">\n', esc(g.name), esc(g.fill), num(alpha))
+    s[#s + 1] = fmt('<g class="points" data-name="%s" fill="%s" fill-opacity="%s">\n', esc(g.name), g.fill, num(alpha))
     local seen = {}
     for k = 0, g.x.n - 1 do
       local x, y = g.x.p[k], g.y.p[k]

@@ -6,7 +6,7 @@
 local tap = require "tap"
 local lam = require "lamina"
 local plot = lam.plot
-tap.plan(64)
+tap.plan(65)
 
 local tmp = os.tmpname()
 os.remove(tmp)
@@ -135,13 +135,13 @@ end
 local n = 200
 local a, b, c = {}, {}, {}
 for i = 1, n do a[i] = math.sin(i / 10); b[i] = math.cos(i / 10); c[i] = 0.5 * math.sin(i / 7) end
-local fl = plot.lines { zeta = c, alpha = a, mid = b, title = 'a<b & "c"', xlabel = "t", ylabel = "x" }
+local fl = plot.lines { zeta = c, alpha = a, mid = b, title = 'a<b & "c" @ID@', xlabel = "t", ylabel = "x" }
 local F = svgfacts(fl, "lines")
 tap.is(F.root, "True", "lines: well-formed XML with an <svg> root")
 tap.is(F.series, "3", "lines: three series paths")
 tap.is(F.legend, "3", "lines: three legend entries")
 tap.is(F.legendtext, "alpha|mid|zeta", "lines: named series sorted alphabetically in the legend")
-tap.is(F.title, 'a<b & "c"', "lines: the title survives XML escaping intact")
+tap.is(F.title, 'a<b & "c" @ID@', "lines: the title survives XML escaping intact")
 local fa = plot.lines { { name = "z<1", y = c }, { name = "a", y = a } }
 local Fa = svgfacts(fa, "lines_array")
 tap.is(Fa.legendtext, "z<1|a", "lines: array-form series keep their given order; names escaped")
@@ -207,6 +207,11 @@ t2.a = a
 t2.b = b
 tap.ok(plot.lines(t1):svg() == plot.lines(t2):svg(), "determinism: same series in another key order give the same bytes")
 tap.ok(plot.lines { y = big, title = "big" }:svg() == fb:svg(), "determinism: 10^6 points, same bytes twice")
+
+-- Clip-path ids come from the content: two different figures can be
+-- inlined into one HTML page without sharing an id.
+local id1, id2 = fl:svg():match('clipPath id="([^"]+)"'), plot.lines { y = a }:svg():match('clipPath id="([^"]+)"')
+tap.ok(id1 and id2 and id1 ~= id2, "ids: different figures get different clip-path ids (" .. tostring(id1) .. ", " .. tostring(id2) .. ")")
 
 -- Raster from a recorder-like object (events() -> ticks, index).
 local ticks = lam.buf.from({ 10, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95 }, "i64")

@@ -29,6 +29,9 @@ local function chunk(kind, data)
   return be32(#data) .. body .. be32(crc)
 end
 
+-- CRC-32 of a string as 8 hex digits.
+function M.crc32hex(s) return string.format("%08x", tonumber(C.crc32(0, s, #s))) end
+
 -- M.indexed(w, h, pixels, palette, alpha) -> PNG bytes.
 --   pixels: uint8_t[w*h] palette indices, row-major, first row on top;
 --   palette: array of {r, g, b} (0..255), at most 256 entries;
