@@ -345,7 +345,8 @@ if not chromium then
     tap.ok(false, "render: chromium not found; install Debian's 'chromium' package (scripts/install-deps installs it)")
   end
 else
-  local out = tap.sh(chromium .. " --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=" .. tmp ..
+  -- timeout: a hung browser must fail the test, not stall the suite.
+  local out = tap.sh("timeout 120 " .. chromium .. " --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir=" .. tmp ..
                      "/profile --window-size=1280,800 --screenshot=" .. tmp .. "/all.png file://" .. tmp .. "/all.html")
   local shot = io.open(tmp .. "/all.png", "rb")
   tap.ok(shot ~= nil, "render: Chromium wrote a screenshot")
