@@ -373,6 +373,25 @@ static void readout(const esn *p, const esn_ports *s) {
   }
 }
 
+/* r += s M v for a small dense M [n, k] (the input and feedback terms);
+ * k = 1, the common single-input case, is a plain scaled add. */
+static void add_matvec(double *r, double s, const double *m, const double *v,
+                       int64_t n, int64_t k) {
+  if (k == 1) {
+    const double sv = s * v[0];
+    for (int64_t i = 0; i < n; i++)
+      r[i] += sv * m[i];
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    const double *mi = m + i * k;
+    double acc = 0;
+    for (int64_t j = 0; j < k; j++)
+      acc += mi[j] * v[j];
+    r[i] += s * acc;
+  }
+}
+
 /* Advances every instance by one step with input u (nb x nin) and
  * feedback yfb (nb x nout), then writes the readout into s->y.  The unit
  * loop is split into simple passes with the parameter tests hoisted out,
@@ -397,30 +416,12 @@ static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
     if (p->dale)
       for (int64_t i = 0; i < n; i++)
         r[i] += ei * g[i] * ai[i];
-    if (nin == 1) {
-      const double v = sin_ * ub[0];
-      for (int64_t i = 0; i < n; i++)
-        r[i] += v * p->win[i];
-    } else {
-      for (int64_t i = 0; i < n; i++) {
-        const double *wi = p->win + i * nin;
-        double si = 0;
-        for (int64_t k = 0; k < nin; k++)
-          si += wi[k] * ub[k];
-        r[i] += sin_ * si;
-      }
-    }
+    add_matvec(r, sin_, p->win, ub, n, nin);
     if (sb != 0.0)
       for (int64_t i = 0; i < n; i++)
         r[i] += sb * p->bias[i];
     if (sfb != 0.0)
-      for (int64_t i = 0; i < n; i++) {
-        const double *wf = p->wfb + i * nout;
-        double sf = 0;
-        for (int64_t o = 0; o < nout; o++)
-          sf += wf[o] * fb[o];
-        r[i] += sfb * sf;
-      }
+      add_matvec(r, sfb, p->wfb, fb, n, nout);
     if (sn != 0.0)
       for (int64_t i = 0; i < n; i++)
         r[i] += sn * resv__api->rng_normal(&p->noise[b]);

@@ -25,6 +25,10 @@ typedef struct {
   int64_t *split;
 } esn_mat;
 
+/* Small dense vector helpers (esn_spectral.c): a . b, and y += a x. */
+double esn__dot(const double *a, const double *b, int64_t n);
+void esn__axpy(double a, const double *x, double *y, int64_t n);
+
 /* y = W x (f64), for the eigenvalue solver and tests. */
 void esn__matvec(const esn_mat *m, const double *x, double *y);
 

@@ -25,6 +25,18 @@
 
 #include "esn_int.h"
 
+double esn__dot(const double *a, const double *b, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
+void esn__axpy(double a, const double *x, double *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    y[i] += a * x[i];
+}
+
 void esn__matvec(const esn_mat *m, const double *x, double *y) {
   const int64_t n = m->n;
   if (m->dense) {
@@ -179,13 +191,11 @@ int esn__spectral_radius(lam_model_ctx *ctx, const esn_mat *w, double *rho,
   double complex *ev = hc + m * m, *s = ev + 2 * m, *a = s + m;
   /* Fixed, non-symmetric start vector: deterministic and unlikely to be
    * orthogonal to the dominant eigenvector of a structured matrix. */
-  double nrm = 0;
-  for (int64_t i = 0; i < n; i++) {
-    v[i] = 1.0 + 0.5 * sin(1.0 + (double)i);
-    nrm += v[i] * v[i];
-  }
   for (int64_t i = 0; i < n; i++)
-    v[i] /= sqrt(nrm);
+    v[i] = 1.0 + 0.5 * sin(1.0 + (double)i);
+  double nrm = sqrt(esn__dot(v, v, n));
+  for (int64_t i = 0; i < n; i++)
+    v[i] /= nrm;
   int rc = LAM_OK;
   double prev = -1;
   for (int restart = 0; restart < RESTARTS; restart++) {
@@ -196,28 +206,18 @@ int esn__spectral_radius(lam_model_ctx *ctx, const esn_mat *w, double *rho,
     for (int64_t j = 0; j < m; j++) {
       double *z = v + (j + 1) * n;
       esn__matvec(w, v + j * n, z);
-      double zn0 = 0;
-      for (int64_t t = 0; t < n; t++)
-        zn0 += z[t] * z[t];
-      zn0 = sqrt(zn0);
+      double zn0 = sqrt(esn__dot(z, z, n));
       if (zn0 > wnorm)
         wnorm = zn0;
       /* Classical Gram-Schmidt twice: orthogonal to working precision. */
       for (int pass = 0; pass < 2; pass++) {
         for (int64_t i = 0; i <= j; i++) {
-          const double *vi = v + i * n;
-          double d = 0;
-          for (int64_t t = 0; t < n; t++)
-            d += vi[t] * z[t];
+          const double d = esn__dot(v + i * n, z, n);
           h[i * m + j] += d;
-          for (int64_t t = 0; t < n; t++)
-            z[t] -= d * vi[t];
+          esn__axpy(-d, v + i * n, z, n);
         }
       }
-      double zn = 0;
-      for (int64_t t = 0; t < n; t++)
-        zn += z[t] * z[t];
-      zn = sqrt(zn);
+      double zn = sqrt(esn__dot(z, z, n));
       if (zn <= 1e-12 * (wnorm > 0 ? wnorm : 1)) {
         k = j + 1;
         invariant = 1;
@@ -282,10 +282,7 @@ int esn__spectral_radius(lam_model_ctx *ctx, const esn_mat *w, double *rho,
         acc += (creal(s[i]) + cimag(s[i])) * v[i * n + t];
       x[t] = acc;
     }
-    nrm = 0;
-    for (int64_t t = 0; t < n; t++)
-      nrm += x[t] * x[t];
-    nrm = sqrt(nrm);
+    nrm = sqrt(esn__dot(x, x, n));
     if (!(nrm > 0))
       break;
     for (int64_t t = 0; t < n; t++)

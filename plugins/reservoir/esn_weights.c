@@ -93,18 +93,9 @@ static int orthogonal(lam_model_ctx *ctx, int64_t n, double *q) {
   for (int64_t i = 0; i < n; i++) {
     double *qi = q + i * n;
     for (int pass = 0; pass < 2; pass++)
-      for (int64_t p = 0; p < i; p++) {
-        const double *qp = q + p * n;
-        double d = 0;
-        for (int64_t j = 0; j < n; j++)
-          d += qp[j] * qi[j];
-        for (int64_t j = 0; j < n; j++)
-          qi[j] -= d * qp[j];
-      }
-    double s = 0;
-    for (int64_t j = 0; j < n; j++)
-      s += qi[j] * qi[j];
-    s = sqrt(s);
+      for (int64_t p = 0; p < i; p++)
+        esn__axpy(-esn__dot(q + p * n, qi, n), q + p * n, qi, n);
+    double s = sqrt(esn__dot(qi, qi, n));
     if (!(s > 1e-300)) {
       resv__api->set_error(ctx->host, "orthogonal weights: degenerate draw");
       return LAM_ERANGE;
