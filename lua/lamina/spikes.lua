@@ -172,12 +172,16 @@ end
 -- Branching factor (Beggs & Plenz 2003; Haldeman & Beggs 2005): the mean,
 -- over bins t with A(t) > 0 whose successor lies in the window, of
 -- A(t+1) / A(t), A = population spike count per bin of `bin` ticks.
-function M.branching(ev, opts)
-  opts = opts or {}
+-- Population counts per bin (the options with population = true).
+local function popcounts(ev, opts)
   local o = {}
-  for k, v in pairs(opts) do o[k] = v end
+  for k, v in pairs(opts or {}) do o[k] = v end
   o.population = true
-  local c = M.counts(ev, o)
+  return M.counts(ev, o)
+end
+
+function M.branching(ev, opts)
+  local c = popcounts(ev, opts)
   local p, nb = c:ptr(), c:size()
   local s, k = 0, 0
   for b = 0, nb - 2 do
@@ -195,10 +199,7 @@ end
 -- at the window's edge is left out (its size is unknown).
 function M.avalanches(ev, opts)
   opts = opts or {}
-  local o = {}
-  for k, v in pairs(opts) do o[k] = v end
-  o.population = true
-  local c = M.counts(ev, o)
+  local c = popcounts(ev, opts)
   local p, nb = c:ptr(), c:size()
   local sizes, cur, open = {}, 0, false
   local started_at_edge = nb > 0 and p[0] > 0

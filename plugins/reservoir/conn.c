@@ -283,3 +283,9 @@ int64_t spk__steps(lam_model_ctx *ctx, double ms, const char *what) {
   }
   return (int64_t)r;
 }
+
+int spk__no_args(lam_model_ctx *ctx, int32_t n_in) {
+  if (n_in != 0)
+    resv__api->set_error(ctx->host, "takes no arguments (got %d)", (int)n_in);
+  return n_in != 0;
+}

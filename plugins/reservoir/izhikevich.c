@@ -245,20 +245,16 @@ static int izh_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
 static int izh_counts(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                       int32_t n_in, lam_buf **out) {
   izh *p = self;
-  if (n_in != 0) {
-    resv__api->set_error(ctx->host, "takes no arguments (got %d)", (int)n_in);
+  if (spk__no_args(ctx, n_in))
     return LAM_EINVAL;
-  }
   return spk__vector_out(ctx, p->total, p->n, out);
 }
 
 static int izh_abcd(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                     int32_t n_in, lam_buf **out) {
   izh *p = self;
-  if (n_in != 0) {
-    resv__api->set_error(ctx->host, "takes no arguments (got %d)", (int)n_in);
+  if (spk__no_args(ctx, n_in))
     return LAM_EINVAL;
-  }
   const int64_t shape[2] = {4, p->n}; /* rows a, b, c, d */
   return spk__array_out(ctx, p->a, 2, shape, out);
 }

@@ -526,22 +526,16 @@ static int lif_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
   return LAM_OK;
 }
 
-static int no_args(lam_model_ctx *ctx, int32_t n_in) {
-  if (n_in != 0)
-    resv__api->set_error(ctx->host, "takes no arguments (got %d)", (int)n_in);
-  return n_in != 0;
-}
-
 static int lif_connections(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                            int32_t n_in, lam_buf **out) {
-  if (no_args(ctx, n_in))
+  if (spk__no_args(ctx, n_in))
     return LAM_EINVAL;
   return spk__csr_connections(ctx, &((lif *)self)->c, out);
 }
 
 static int lif_weights(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                        int32_t n_in, lam_buf **out) {
-  if (no_args(ctx, n_in))
+  if (spk__no_args(ctx, n_in))
     return LAM_EINVAL;
   return spk__csr_weights(ctx, &((lif *)self)->c, out);
 }
@@ -549,7 +543,7 @@ static int lif_weights(void *self, lam_model_ctx *ctx, lam_buf *const *in,
 static int lif_totals(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                       int32_t n_in, lam_buf **out) {
   lif *p = self;
-  if (no_args(ctx, n_in))
+  if (spk__no_args(ctx, n_in))
     return LAM_EINVAL;
   return spk__vector_out(ctx, p->total, p->n, out);
 }

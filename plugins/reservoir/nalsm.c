@@ -457,27 +457,21 @@ static int nalsm_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
   return LAM_OK;
 }
 
-static int no_args(lam_model_ctx *ctx, int32_t n_in) {
-  if (n_in != 0)
-    resv__api->set_error(ctx->host, "takes no arguments (got %d)", (int)n_in);
-  return n_in != 0;
-}
-
 static int m_sample(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                     int32_t n_in, lam_buf **out) {
-  return no_args(ctx, n_in) ? LAM_EINVAL : sample_reset(self, ctx);
+  return spk__no_args(ctx, n_in) ? LAM_EINVAL : sample_reset(self, ctx);
 }
 
 static int m_conn(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                   int32_t n_in, lam_buf **out) {
-  return no_args(ctx, n_in) ? LAM_EINVAL
+  return spk__no_args(ctx, n_in) ? LAM_EINVAL
                             : spk__csr_connections(ctx, &((nalsm *)self)->c,
                                                    out);
 }
 
 static int m_weights(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                      int32_t n_in, lam_buf **out) {
-  return no_args(ctx, n_in) ? LAM_EINVAL
+  return spk__no_args(ctx, n_in) ? LAM_EINVAL
                             : spk__csr_weights(ctx, &((nalsm *)self)->c, out);
 }
 

@@ -91,6 +91,10 @@ int spk__vector_out(lam_model_ctx *ctx, const double *x, int64_t n,
 int spk__array_out(lam_model_ctx *ctx, const double *x, int32_t ndim,
                    const int64_t *shape, lam_buf **out);
 
+/* For methods without arguments: sets an error and returns 1 when
+ * n_in != 0, else returns 0. */
+int spk__no_args(lam_model_ctx *ctx, int32_t n_in);
+
 /* Collects the indices i with s[i] != 0 into idx (capacity n); returns
  * their number.  Scans 8 bytes at a time because spikes are rare. */
 int64_t spk__spike_list(const uint8_t *s, int64_t n, int32_t *idx);

@@ -7,13 +7,19 @@ once (compile time reported separately), then re-runs the compiled binary
 own last_run_info, which excludes compilation and synapse creation),
 the mean rate and the median ISI CV.  One JSON line on stdout.
 
-Usage: cuba_brian2.py cuba|coba DURATION_MS RUNS SEED WORKDIR
+Usage: cuba_brian2.py cuba|coba DURATION_MS RUNS SEED WORKDIR [CMD ...]
+
+Each CMD (a shell command printing one JSON line with a "loop_s" list,
+e.g. scripts/bench/reservoir/cuba.lua with REPS = 1) is run once before
+each Brian2 run, so the two sides alternate and share the machine's load;
+their lines are merged (loop_s concatenated) and printed first.
 The networks are the ones reservoir.lif builds (docs/reservoir.md):
 4000 neurons (3200 E, 800 I), p = 0.02 with self-connections allowed,
 dt = 0.1 ms, refractory 5 ms with v frozen.
 """
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -22,6 +28,7 @@ from brian2 import (Network, NeuronGroup, SpikeMonitor, Synapses, defaultclock,
                     device, ms, mV, prefs, seed, set_device)
 
 model, dur, runs, sd, work = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+others = sys.argv[6:]
 set_device('cpp_standalone', directory=work, build_on_run=False)
 prefs.devices.cpp_standalone.openmp_threads = 0
 defaultclock.dt = 0.1 * ms
@@ -59,9 +66,20 @@ t0 = time.perf_counter()
 device.build(directory=work, compile=True, run=False, debug=False)
 compile_s = time.perf_counter() - t0
 loop = []
+merged = [None] * len(others)
 for r in range(runs):
+    for k, cmd in enumerate(others):
+        line = subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        res = json.loads(line)
+        if merged[k] is None:
+            merged[k] = res
+        else:
+            merged[k]["loop_s"] += res["loop_s"]
+            merged[k]["build_s"] += res["build_s"]
     device.run(directory=work, with_output=False, run_args=[])
     loop.append(float(device._last_run_time))
+for m in merged:
+    print(json.dumps(m))
 i = np.asarray(mon.i[:])
 t = np.asarray(mon.t[:] / ms)
 n = len(i)
