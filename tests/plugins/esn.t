@@ -9,7 +9,7 @@
 -- tolerance is stated in its test name.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(33)
+tap.plan(35)
 
 local function esn(params, seed)
   local sim = lam.sim { dt = 1, seed = seed or 1 }
@@ -230,6 +230,48 @@ do
   local m2, sim2 = esn(P, 99)
   sim2:load_state("e", st)
   tap.is(maxdiff(m2:call("get_w"), m:call("get_w")), 0, "a checkpoint carries the weights into another instance")
+end
+
+-- ---------------------------------------------------------------------
+-- The step path (sim:run, ports) against the run/generate methods:
+-- teacher-forced feedback through the fb port equals run(U, Y), and the
+-- closed_loop parameter equals generate().
+do
+  local T = 50
+  local u = lam.data.memory_capacity_input { n = T, seed = 21 }
+  local yt = lam.data.memory_capacity_input { n = T, seed = 22 }
+  local P = { units = 60, density = 0.2, feedback_scaling = 0.7, bias_scaling = 0.2 }
+  local ref = esn(P, 3):call("run", col(u), col(yt))
+  local Q = {}
+  for k, v in pairs(P) do Q[k] = v end
+  Q.teacher = true
+  local m, sim = esn(Q, 3)
+  local worst = 0
+  local rp = ref:ptr()
+  for t = 0, T - 1 do
+    sim:set("e.u", u:ptr()[t])
+    sim:set("e.fb", t > 0 and yt:ptr()[t - 1] or 0)
+    sim:run_ticks(1)
+    local xp = sim:port("e.x"):ptr()
+    for i = 0, 59 do worst = math.max(worst, math.abs(xp[i] - rp[t * 60 + i])) end
+  end
+  tap.is(worst, 0, "teacher feedback through the fb port, step by step, equals run(U, Y) bit for bit")
+
+  local W, b = lam.buf.new({ 60, 1 }), lam.buf.from({ 0.1 })
+  local wp = W:ptr()
+  for i = 0, 59 do wp[i] = 0.05 * math.sin(i) end
+  local g1 = esn(P, 4)
+  g1:call("run", col(u))
+  g1:call("set_readout", W, b)
+  local G = g1:call("generate", 20)
+  Q = {}
+  for k, v in pairs(P) do Q[k] = v end
+  Q.closed_loop = true
+  local g2, sim2 = esn(Q, 4)
+  g2:call("run", col(u))
+  g2:call("set_readout", W, b)
+  sim2:run_ticks(20)
+  tap.is(sim2:port("e.y"):get(1, 1), G:get(20, 1), "closed_loop = true in sim:run equals generate() bit for bit")
 end
 
 -- ---------------------------------------------------------------------
