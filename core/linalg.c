@@ -165,7 +165,7 @@ int lam_la_ridge(const lam_buf *xtx, const lam_buf *xty, const lam_buf *xs,
                           (lapack_int)d, anorm, &rcond);
   /* Numerically singular: Cholesky may "succeed" on roundoff, so the
    * reciprocal condition number decides. */
-  if (info != 0 || !(rcond > (double)d * 2.220446049250313e-16)) {
+  if (info != 0 || !(rcond > 2.220446049250313e-16)) {
     free(a);
     return lam_set_error(LAM_ERANGE,
                          "ridge: the %lld x %lld system is singular "
