@@ -132,9 +132,10 @@ static int push(reader *r, cells *cs, size_t start, size_t len, size_t col) {
   return LAM_OK;
 }
 
-/* A quoted cell starting at line[*i] == '"': unescapes "" in place and
+/* A quoted cell starting at line[*i] == '"': unescapes "" in place (only
+ * when `unescape`: delimiter detection must leave the line as it is) and
  * leaves *i after the closing quote. */
-static int quoted(reader *r, size_t *i, size_t *len) {
+static int quoted(reader *r, size_t *i, size_t *len, int unescape) {
   char *s = r->line;
   size_t open = *i, o = *i + 1, k = *i + 1;
   for (;;) {
@@ -143,13 +144,15 @@ static int quoted(reader *r, size_t *i, size_t *len) {
                            (long long)r->lineno, open + 1);
     if (s[k] == '"') {
       if (k + 1 < r->n && s[k + 1] == '"') {
-        s[o++] = '"';
+        if (unescape) s[o] = '"';
+        o++;
         k += 2;
         continue;
       }
       break;
     }
-    s[o++] = s[k++];
+    if (unescape) s[o] = s[k];
+    o++, k++;
   }
   *len = o - (open + 1);
   *i = k + 1;
@@ -158,8 +161,8 @@ static int quoted(reader *r, size_t *i, size_t *len) {
 
 /* Splits the current line into cells.  delim ' ' means runs of blanks;
  * otherwise cells are separated by exactly one delim and blanks around a
- * cell are dropped. */
-static int split(reader *r, char delim, cells *cs) {
+ * cell are dropped.  Quoted cells are unescaped in place when `unescape`. */
+static int split(reader *r, char delim, cells *cs, int unescape) {
   const char *s = r->line;
   size_t i = 0, n = r->n;
   cs->n = 0;
@@ -168,10 +171,13 @@ static int split(reader *r, char delim, cells *cs) {
     if (delim == ' ' && i == n) break;
     size_t col = i + 1, start = i, len = 0;
     if (i < n && s[i] == '"') {
-      if (quoted(r, &i, &len)) return LAM_EINVAL;
+      if (quoted(r, &i, &len, unescape)) return LAM_EINVAL;
       start = col;  /* the unquoted text begins after the quote */
-      while (i < n && is_blank(s[i]) && (delim == ' ' || s[i] != delim)) i++;
-      if (i < n && s[i] != delim && !(delim == ' ' && is_blank(s[i]))) {
+      /* Blanks may follow before the delimiter; with blank runs as the
+       * delimiter, one blank (or the end) must follow. */
+      if (delim != ' ')
+        while (i < n && is_blank(s[i]) && s[i] != delim) i++;
+      if (i < n && (delim == ' ' ? !is_blank(s[i]) : s[i] != delim)) {
         char buf[SHOW + 4];
         return lam_set_error(LAM_EINVAL, "%s:%lld:%zu: text after a closing quote: '%s'",
                              r->g.where, (long long)r->lineno, i + 1,
@@ -206,7 +212,7 @@ static char detect_delim(reader *r, cells *cs) {
   /* No separator character: blanks separate fields (np.savetxt's default)
    * when there are several fields, otherwise it is a single column.  A
    * quoting error here is reported later by the real split. */
-  if (split(r, ' ', cs) == LAM_OK && cs->n > 1) return ' ';
+  if (split(r, ' ', cs, 0) == LAM_OK && cs->n > 1) return ' ';
   return ',';
 }
 
@@ -346,7 +352,7 @@ lam_buf *lam_csv_load(const char *path, const lam_csv_opts *opts, char **names) 
     }
     int first = ncols == 0;
     if (first && !delim) delim = detect_delim(r, &cs);
-    if (split(r, delim, &cs)) goto out;
+    if (split(r, delim, &cs, 1)) goto out;
     if (first) {
       ncols = cs.n;
       int header = o->header == LAM_CSV_HEADER_YES;

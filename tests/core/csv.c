@@ -59,6 +59,12 @@ static void test_good(void) {
   PUT("quoted.csv", "\"x,1\",\"say \"\"hi\"\"\" , z\n\"1\", 2 ,3\n 4.5 ,\"-600\",nan\n");
   ok(loads("quoted.csv", NULL, 2, 3, v6, "x,1\nsay \"hi\"\nz"),
      "quoted names with ',' and \"\", quoted numbers, blanks around cells");
+  /* Detection splits the first row without unescaping it in place. */
+  static const double v2[] = {1, 2};
+  PUT("wsquote.txt", "\"a \"\"q\"\"\"  b\n1 2\n");
+  ok(loads("wsquote.txt", NULL, 1, 2, v2, "a \"q\"\nb"), "blank-separated header with \"\" in a name");
+  PUT("onequote.csv", "\"x\"\"y\"\n1\n2\n");
+  ok(loads("onequote.csv", NULL, 2, 1, v2, "x\"y"), "one quoted column name with \"\"");
   static const double v1[] = {7, -0.5, 0.5, 5, INFINITY, -INFINITY};
   PUT("one.csv", "7\n-.5\n+0.5\n5.\ninf\n-Infinity\n");
   ok(loads("one.csv", NULL, 6, 1, v1, NULL), "one column without a delimiter; .5, 5., inf");
@@ -216,7 +222,7 @@ static void test_python(void) {
 }
 
 int main(void) {
-  tap_plan(47);
+  tap_plan(49);
   if (tmp_begin("csv")) return 1;
   test_good();
   test_bad();
