@@ -1212,6 +1212,11 @@ int lam__sweep_main(int argc, char **argv) {
     goto fail;
   }
   if (!o.shard_from && shard_from_env(&o, err, sizeof err)) goto fail;
+  /* Say so when the environment chose the shard: a batch script with
+   * --ntasks=4 that runs lamina sweep without srun also sets SLURM_PROCID. */
+  if (o.shard_from && strcmp(o.shard_from, "--shard") && !o.quiet && !o.emit && !o.plan)
+    fprintf(stderr, "lamina: running shard %d/%d (from %s; --shard 0/1 runs every point)\n", o.shard_i,
+            o.shard_n, o.shard_from);
   const char *out = o.out ? o.out : p->out;
   if (o.status || o.gather) {
     rc = run_sweep(p, &o, out, &plan, script_sha);
