@@ -6,7 +6,7 @@
 package.path = "tests/sweep/?.lua;" .. package.path
 local tap = require "tap"
 local T = require "common"
-tap.plan(30)
+tap.plan(32)
 local dir = T.tmpdir()
 -- a copy of the point script, so the test can change it
 T.spit(dir .. "/point.lua", T.slurp(T.point))
@@ -82,5 +82,13 @@ tap.ok(select(2, T.run_status(o, by_a[1].id)) ~= before and T.slurp(o .. "/point
   "... keeping the earlier result as attempt-1")
 csv = T.csv(o .. "/results.csv")
 tap.is(#csv, 3, "results.csv again has 3 rows")
+-- the progress bar: drawn on a terminal (a pty from script(1)), absent in a pipe
+local q = T.protocol(dir, "name: bar\nscript: @SCRIPT@\nout: " .. dir .. "/bar\nsweep: { grid: { a: [1, 2, 3] } }\n", "bar.yaml")
+local tty = T.sh("script -qec '" .. T.lamina .. " sweep " .. q .. " -j 1' /dev/null")
+tap.ok(tty:find("\rbar [####################..........] 2/3", 1, true) ~= nil and tty:find("ETA", 1, true) ~= nil,
+  "on a terminal: a progress bar with done/total and ETA")
+os.execute("rm -rf " .. dir .. "/bar")
+local piped = T.sh(T.lamina .. " sweep " .. q .. " -j 1")
+tap.ok(not piped:find("\r", 1, true) and not piped:find("[#", 1, true), "in a pipe: no progress bar")
 os.execute("rm -rf " .. dir)
 tap.done()
