@@ -169,22 +169,26 @@ typedef struct {
 /* Recurrent product                                                  */
 /* ---------------------------------------------------------------- */
 
-/* Sum of val[k] x[col[k]] over [a, e): four accumulators so that the
+/* Sum of val[k] x[col[k]] over [a, e): eight accumulators so that the
  * floating-point add latency does not serialise the row. */
 #define CSR_DOT(T)                                                             \
   static inline T csr_dot_##T(const T *val, const int32_t *col, int64_t a,     \
                               int64_t e, const T *x) {                         \
-    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                          \
+    T s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;          \
     int64_t k = a;                                                             \
-    for (; k + 4 <= e; k += 4) {                                               \
+    for (; k + 8 <= e; k += 8) {                                               \
       s0 += val[k] * x[col[k]];                                                \
       s1 += val[k + 1] * x[col[k + 1]];                                        \
       s2 += val[k + 2] * x[col[k + 2]];                                        \
       s3 += val[k + 3] * x[col[k + 3]];                                        \
+      s4 += val[k + 4] * x[col[k + 4]];                                        \
+      s5 += val[k + 5] * x[col[k + 5]];                                        \
+      s6 += val[k + 6] * x[col[k + 6]];                                        \
+      s7 += val[k + 7] * x[col[k + 7]];                                        \
     }                                                                          \
     for (; k < e; k++)                                                         \
       s0 += val[k] * x[col[k]];                                                \
-    return (s0 + s1) + (s2 + s3);                                              \
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));                  \
   }
 CSR_DOT(double)
 CSR_DOT(float)
