@@ -311,23 +311,6 @@ int kur__akorn_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
 
 #define ERR(...) (kur__api->set_error(ctx->host, __VA_ARGS__), LAM_EINVAL)
 
-static double *copy_finite(lam_model_ctx *ctx, const char *method,
-                           const char *arg, const lam_buf *b, int64_t count) {
-  double *out = kur__alloc(ctx, count, sizeof *out);
-  for (int64_t e = 0; out && e < count; e++) {
-    out[e] = kur__at(b, e);
-    if (!isfinite(out[e])) {
-      kur__api->set_error(ctx->host, "%s: %s[%lld] (flat) = %s; expected a "
-                                     "finite number",
-                          method, arg, (long long)e,
-                          isnan(out[e]) ? "nan" : out[e] > 0 ? "inf" : "-inf");
-      kur__api->free(out);
-      return NULL;
-    }
-  }
-  return out;
-}
-
 static int set_coupling(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                         int32_t n_in, lam_buf **out) {
   akorn *a = self;
@@ -338,7 +321,7 @@ static int set_coupling(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     return ERR("set_coupling: needs coupling = dense");
   if ((rc = kur__arg(ctx, "set_coupling", "J", in[0], 2, a->mn, a->mn)))
     return rc;
-  double *j = copy_finite(ctx, "set_coupling", "J", in[0], a->mn * a->mn);
+  double *j = kur__finite(ctx, "set_coupling", "J", in[0], a->mn * a->mn, a->mn);
   if (!j)
     return LAM_EINVAL;
   kur__api->free(a->j);
@@ -349,45 +332,16 @@ static int set_coupling(void *self, lam_model_ctx *ctx, lam_buf *const *in,
 static int set_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                    int32_t n_in, lam_buf **out) {
   akorn *a = self;
-  int rc = kur__nargs(ctx, "set_csr", n_in, 3, 3);
-  if (rc)
-    return rc;
   if (a->cpl != J_SPARSE)
     return ERR("set_csr: needs coupling = sparse");
-  if ((rc = kur__arg(ctx, "set_csr", "indptr", in[0], 1, a->m + 1, 0)))
+  kur_csr m;
+  int rc = kur__csr(ctx, "set_csr", in, n_in, a->m, a->m, &m);
+  if (rc)
     return rc;
-  const int64_t nnz = (int64_t)kur__at(in[0], a->m);
-  if ((rc = kur__arg(ctx, "set_csr", "indices", in[1], 1, nnz, 0)) ||
-      (rc = kur__arg(ctx, "set_csr", "weights", in[2], 1, nnz, 0)))
-    return rc;
-  int64_t *rp = kur__alloc(ctx, a->m + 1, sizeof *rp);
-  int32_t *col = rp ? kur__alloc(ctx, nnz, sizeof *col) : NULL;
-  double *w = col ? copy_finite(ctx, "set_csr", "weights", in[2], nnz) : NULL;
-  rc = w ? LAM_OK : LAM_EINVAL;
-  for (int64_t i = 0; rc == LAM_OK && i <= a->m; i++) {
-    double v = kur__at(in[0], i);
-    rp[i] = (int64_t)v;
-    if (v != floor(v) || v < 0 || v > (double)nnz || (i && rp[i] < rp[i - 1]) || (!i && v != 0))
-      rc = ERR("set_csr: indptr[%lld] = %g; expected integers from 0 rising "
-               "to nnz", (long long)i, v);
-  }
-  for (int64_t e = 0; rc == LAM_OK && e < nnz; e++) {
-    double v = kur__at(in[1], e);
-    col[e] = (int32_t)v;
-    if (v != floor(v) || v < 0 || v >= (double)a->m)
-      rc = ERR("set_csr: indices[%lld] = %g; expected an oscillator in [0, %lld)",
-               (long long)e, v, (long long)a->m);
-  }
-  if (rc) {
-    kur__api->free(rp);
-    kur__api->free(col);
-    kur__api->free(w);
-    return rc;
-  }
   kur__api->free(a->rowptr);
   kur__api->free(a->col);
   kur__api->free(a->j);
-  a->rowptr = rp, a->col = col, a->j = w, a->nnz = nnz;
+  a->rowptr = m.rowptr, a->col = m.col, a->j = m.w, a->nnz = m.nnz;
   return LAM_OK;
 }
 
@@ -406,8 +360,8 @@ static int set_conv(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                (long long)a->ch);
   if (n_in == 2 && (rc = kur__arg(ctx, "set_conv", "bias", in[1], 1, a->ch, 0)))
     return rc;
-  double *w = copy_finite(ctx, "set_conv", "kernel", k, k->size);
-  double *bias = w && n_in == 2 ? copy_finite(ctx, "set_conv", "bias", in[1], a->ch) : NULL;
+  double *w = kur__finite(ctx, "set_conv", "kernel", k, k->size, 0);
+  double *bias = w && n_in == 2 ? kur__finite(ctx, "set_conv", "bias", in[1], a->ch, 0) : NULL;
   if (!w || (n_in == 2 && !bias)) {
     kur__api->free(w);
     return LAM_EINVAL;
@@ -428,7 +382,7 @@ static int set_omega(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     return ERR("set_omega: dim = %lld is odd; rotations need pairs", (long long)a->n);
   if ((rc = kur__arg(ctx, "set_omega", "omega", in[0], 2, a->m, a->n / 2)))
     return rc;
-  double *w = copy_finite(ctx, "set_omega", "omega", in[0], a->m * a->n / 2);
+  double *w = kur__finite(ctx, "set_omega", "omega", in[0], a->m * a->n / 2, a->n / 2);
   if (!w)
     return LAM_EINVAL;
   kur__api->free(a->wpair);
@@ -477,8 +431,8 @@ const lam_method_def kur__akorn_methods[] = {
      .doc = "set_coupling(J[M*dim, M*dim]): dense coupling, row = target",
      .fn = set_coupling},
     {.name = "set_csr",
-     .doc = "set_csr(indptr[M+1], indices[nnz], weights[nnz]): J_ij = w_ij "
-            "I_dim, row = target",
+     .doc = "set_csr(indptr[M+1], indices[nnz], weights[nnz]?): J_ij = w_ij "
+            "I_dim, row = target (unit weights when omitted)",
      .fn = set_csr},
     {.name = "set_conv",
      .doc = "set_conv(kernel[C, C, k, k], bias[C]?): 2-d convolution, C = "

@@ -37,6 +37,21 @@ double kur__at(const lam_buf *b, int64_t flat);
 /* The method takes exactly `want` arguments (or between lo and hi). */
 int kur__nargs(lam_model_ctx *ctx, const char *method, int32_t n_in,
                int32_t lo, int32_t hi);
+/* A finite copy of `count` elements of b (allocated); NULL with an error
+ * naming method, arg and the index ([i, j] when cols > 0, else [e]). */
+double *kur__finite(lam_model_ctx *ctx, const char *method, const char *arg,
+                    const lam_buf *b, int64_t count, int64_t cols);
+/* A CSR matrix (row = target) read from method arguments (indptr[rows+1],
+ * indices[nnz] in [0, cols), optional finite weights[nnz], default 1).
+ * On success the arrays are new allocations owned by the caller. */
+typedef struct {
+  int64_t *rowptr;
+  int32_t *col;
+  double *w;
+  int64_t nnz;
+} kur_csr;
+int kur__csr(lam_model_ctx *ctx, const char *method, lam_buf *const *in,
+             int32_t n_in, int64_t rows, int64_t cols, kur_csr *out);
 /* A new f64 buffer of n elements (1-d) copied from x, stored in *out. */
 int kur__ret(lam_model_ctx *ctx, const double *x, int64_t n, lam_buf **out);
 

@@ -119,6 +119,83 @@ double kur__at(const lam_buf *b, int64_t flat) {
   }
 }
 
+double *kur__finite(lam_model_ctx *ctx, const char *method, const char *arg,
+                    const lam_buf *b, int64_t count, int64_t cols) {
+  double *out = kur__alloc(ctx, count, sizeof *out);
+  for (int64_t e = 0; out && e < count; e++) {
+    out[e] = kur__at(b, e);
+    if (!isfinite(out[e])) {
+      char at[64];
+      if (cols > 0)
+        snprintf(at, sizeof at, "[%lld, %lld]", (long long)(e / cols),
+                 (long long)(e % cols));
+      else
+        snprintf(at, sizeof at, "[%lld]", (long long)e);
+      kur__api->set_error(ctx->host, "%s: %s%s = %s; expected a finite number",
+                          method, arg, at,
+                          isnan(out[e]) ? "nan" : out[e] > 0 ? "inf" : "-inf");
+      kur__api->free(out);
+      return NULL;
+    }
+  }
+  return out;
+}
+
+int kur__csr(lam_model_ctx *ctx, const char *method, lam_buf *const *in,
+             int32_t n_in, int64_t rows, int64_t cols, kur_csr *out) {
+  int rc = kur__nargs(ctx, method, n_in, 2, 3);
+  if (rc || (rc = kur__arg(ctx, method, "indptr", in[0], 1, rows + 1, 0)))
+    return rc;
+  const double last = kur__at(in[0], rows);
+  if (!(last >= 0 && last == floor(last) && last < 2147483647.0)) {
+    kur__api->set_error(ctx->host, "%s: indptr[%lld] = %g; expected the "
+                                   "number of entries",
+                        method, (long long)rows, last);
+    return LAM_EINVAL;
+  }
+  const int64_t nnz = (int64_t)last;
+  if ((rc = kur__arg(ctx, method, "indices", in[1], 1, nnz, 0)) ||
+      (n_in == 3 && (rc = kur__arg(ctx, method, "weights", in[2], 1, nnz, 0))))
+    return rc;
+  int64_t *rp = kur__alloc(ctx, rows + 1, sizeof *rp);
+  int32_t *col = rp ? kur__alloc(ctx, nnz, sizeof *col) : NULL;
+  double *w = !col ? NULL
+              : n_in == 3 ? kur__finite(ctx, method, "weights", in[2], nnz, 0)
+                          : kur__alloc(ctx, nnz, sizeof *w);
+  rc = w ? LAM_OK : LAM_EINVAL;
+  for (int64_t i = 0; rc == LAM_OK && i <= rows; i++) {
+    double x = kur__at(in[0], i);
+    rp[i] = (int64_t)x;
+    if (x != floor(x) || x < 0 || x > (double)nnz ||
+        (i > 0 && rp[i] < rp[i - 1]) || (i == 0 && x != 0)) {
+      kur__api->set_error(ctx->host, "%s: indptr[%lld] = %g; expected "
+                                     "integers from 0 rising to nnz = %lld",
+                          method, (long long)i, x, (long long)nnz);
+      rc = LAM_EINVAL;
+    }
+  }
+  for (int64_t e = 0; rc == LAM_OK && e < nnz; e++) {
+    double x = kur__at(in[1], e);
+    col[e] = (int32_t)x;
+    if (n_in == 2)
+      w[e] = 1.0;
+    if (x != floor(x) || x < 0 || x >= (double)cols) {
+      kur__api->set_error(ctx->host, "%s: indices[%lld] = %g; expected an "
+                                     "integer in [0, %lld)",
+                          method, (long long)e, x, (long long)cols);
+      rc = LAM_EINVAL;
+    }
+  }
+  if (rc) {
+    kur__api->free(rp);
+    kur__api->free(col);
+    kur__api->free(w);
+    return rc;
+  }
+  *out = (kur_csr){.rowptr = rp, .col = col, .w = w, .nnz = nnz};
+  return LAM_OK;
+}
+
 int kur__ret(lam_model_ctx *ctx, const double *x, int64_t n, lam_buf **out) {
   lam_buf *b = kur__api->buf_new(LAM_F64, 1, &n);
   if (!b) {

@@ -46,25 +46,11 @@ static int edge_arg(kphase *p, lam_model_ctx *ctx, const char *method,
                    : kur__arg(ctx, method, arg, b, 2, p->n, p->n);
 }
 
-/* Reads a finite per-edge array into out (allocated here). */
+/* A finite per-edge (or per-oscillator) array, allocated. */
 static double *read_finite(kphase *p, lam_model_ctx *ctx, const char *method,
                            const char *arg, const lam_buf *b, int64_t count) {
-  double *out = kur__alloc(ctx, count, sizeof *out);
-  for (int64_t e = 0; out && e < count; e++) {
-    out[e] = kur__at(b, e);
-    if (!isfinite(out[e])) {
-      char at[64];
-      if (count == p->n)
-        snprintf(at, sizeof at, "[%lld]", (long long)e);
-      else
-        where(p, e, at, sizeof at);
-      kur__api->set_error(ctx->host, "%s: %s%s = %s; expected a finite number",
-                          method, arg, at, isnan(out[e]) ? "nan" : out[e] > 0 ? "inf" : "-inf");
-      kur__api->free(out);
-      return NULL;
-    }
-  }
-  return out;
+  return kur__finite(ctx, method, arg, b, count,
+                     count == p->n * p->n && !p->rowptr ? p->n : 0);
 }
 
 static int set_omega(void *self, lam_model_ctx *ctx, lam_buf *const *in,
@@ -128,65 +114,25 @@ static void drop_edges(kphase *p) {
 static int set_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                    int32_t n_in, lam_buf **out) {
   kphase *p = self;
-  const int64_t n = p->n;
-  int rc = kur__nargs(ctx, "set_csr", n_in, 2, 3);
-  if (rc)
-    return rc;
   if (p->cpl != CPL_SPARSE)
     return ERR("set_csr: needs coupling = sparse (use set_weights for dense)");
-  if ((rc = kur__arg(ctx, "set_csr", "indptr", in[0], 1, n + 1, 0)))
+  kur_csr m;
+  int rc = kur__csr(ctx, "set_csr", in, n_in, p->n, p->n, &m);
+  if (rc)
     return rc;
-  const int64_t nnz = (int64_t)kur__at(in[0], n);
-  if ((rc = kur__arg(ctx, "set_csr", "indices", in[1], 1, nnz, 0)) ||
-      (n_in == 3 && (rc = kur__arg(ctx, "set_csr", "weights", in[2], 1, nnz, 0))))
-    return rc;
-  int64_t *rp = kur__alloc(ctx, n + 1, sizeof *rp);
-  int32_t *col = rp ? kur__alloc(ctx, nnz, sizeof *col) : NULL;
-  double *w = col ? kur__alloc(ctx, nnz, sizeof *w) : NULL;
-  if (!w)
-    rc = LAM_ENOMEM;
-  for (int64_t i = 0; rc == LAM_OK && i <= n; i++) {
-    double x = kur__at(in[0], i);
-    rp[i] = (int64_t)x;
-    if (x != floor(x) || x < 0 || x > (double)nnz || (i > 0 && rp[i] < rp[i - 1]) ||
-        (i == 0 && x != 0))
-      rc = ERR("set_csr: indptr[%lld] = %g; expected integers from 0 "
-               "rising to nnz = %lld",
-               (long long)i, x, (long long)nnz);
-  }
-  for (int64_t e = 0; rc == LAM_OK && e < nnz; e++) {
-    double x = kur__at(in[1], e);
-    if (x != floor(x) || x < 0 || x >= (double)n)
-      rc = ERR("set_csr: indices[%lld] = %g; expected an integer in [0, %lld)",
-               (long long)e, x, (long long)n);
-    col[e] = (int32_t)x;
-    w[e] = n_in == 3 ? kur__at(in[2], e) : 1.0;
-    if (rc == LAM_OK && !isfinite(w[e]))
-      rc = ERR("set_csr: weights[%lld] = %s; expected a finite number",
-               (long long)e, isnan(w[e]) ? "nan" : w[e] > 0 ? "inf" : "-inf");
-  }
-  if (rc) {
-    kur__api->free(rp);
-    kur__api->free(col);
-    kur__api->free(w);
-    return rc;
-  }
-  int64_t *orp = p->rowptr;
-  int32_t *ocol = p->col;
-  double *ow = p->w;
-  int64_t onnz = p->nnz;
-  p->rowptr = rp, p->col = col, p->w = w, p->nnz = nnz;
-  if ((rc = kur__phase_scale(p, ctx))) {
-    p->rowptr = orp, p->col = ocol, p->w = ow, p->nnz = onnz;
-    kur__api->free(rp);
-    kur__api->free(col);
-    kur__api->free(w);
+  kur_csr old = {p->rowptr, p->col, p->w, p->nnz};
+  p->rowptr = m.rowptr, p->col = m.col, p->w = m.w, p->nnz = m.nnz;
+  kur_csr *drop = &old;
+  if ((rc = kur__phase_scale(p, ctx))) { /* keep the old graph */
+    p->rowptr = old.rowptr, p->col = old.col, p->w = old.w, p->nnz = old.nnz;
     kur__phase_scale(p, ctx);
-    return rc;
+    drop = &m;
   }
-  kur__api->free(orp);
-  kur__api->free(ocol);
-  kur__api->free(ow);
+  kur__api->free(drop->rowptr);
+  kur__api->free(drop->col);
+  kur__api->free(drop->w);
+  if (rc)
+    return rc;
   /* Per-edge delays and lags belonged to the old edge list. */
   if (p->edelay)
     kur__phase_ring(p, ctx, (int64_t)ctx->params[P_DELAY]);
