@@ -18,33 +18,8 @@ local function model(params, dt, seed)
   return sim, osc
 end
 
-local function values(b)
-  local t, p = {}, b:copy("f64"):ptr()
-  for i = 0, b:size() - 1 do t[i + 1] = p[i] end
-  return t
-end
-
-local function matrix(n, f)
-  local b = buf.new({ n, n })
-  local p = b:ptr()
-  for i = 0, n - 1 do for j = 0, n - 1 do p[i * n + j] = f(i, j) end end
-  return b
-end
-
-local function maxdiff(a, b)
-  local m = 0
-  for i = 1, #a do m = math.max(m, math.abs(a[i] - b[i])) end
-  return m
-end
-
--- A small deterministic generator for test inputs (not the model's RNG).
-local function lcg(seed)
-  local s = seed
-  return function()
-    s = (s * 1103515245 + 12345) % 2147483648
-    return s / 2147483648
-  end
-end
+local kt = require "kurtest"
+local values, matrix, maxdiff, lcg = kt.values, kt.matrix, kt.maxdiff, kt.lcg
 
 -- ---------------------------------------------------------------------
 -- Dense, sparse and mean field agree on the complete graph: 1e-12 over

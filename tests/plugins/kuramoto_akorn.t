@@ -16,32 +16,8 @@ local function akorn(params, seed)
   return sim, m
 end
 
-local function lcg(seed)
-  local s = seed
-  return function()
-    s = (s * 1103515245 + 12345) % 2147483648
-    return s / 2147483648
-  end
-end
-
-local function values(b)
-  local t, p = {}, b:copy("f64"):ptr()
-  for i = 0, b:size() - 1 do t[i + 1] = p[i] end
-  return t
-end
-
-local function maxdiff(a, b)
-  local m = 0
-  for i = 1, #a do m = math.max(m, math.abs(a[i] - b[i])) end
-  return m
-end
-
-local function filled(shape, f)
-  local b = buf.new(shape)
-  local p = b:ptr()
-  for i = 0, b:size() - 1 do p[i] = f(i) end
-  return b
-end
+local kt = require "kurtest"
+local values, filled, maxdiff, lcg = kt.values, kt.filled, kt.maxdiff, kt.lcg
 
 -- A1: unit norm after every step; a stimulus parallel to x is projected out.
 do
