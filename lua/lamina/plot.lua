@@ -773,15 +773,17 @@ function M.raster(o, opts)
   end
   o2.ylim = o.ylim or { ilo - 0.5, ihi + 0.5 }
   local ax, ay = make_axes(fn, o2, L, tlo * dt, thi * dt, ilo, ihi, 0, 0)
-  -- One mark per spike, 80 % of a row high (at least one pixel); spikes of
-  -- one neuron landing in the same half-pixel column are drawn once.
+  -- One mark per spike, 80 % of a row high (at least one pixel).  Spikes
+  -- landing in the same half-pixel cell (column and row of the mark's
+  -- centre) are drawn once: at most 4 W H marks however long the recording,
+  -- and a neuron's spikes stay separate whenever rows are >= 0.5 px apart.
   local row = abs(ay.map(1) - ay.map(0))
   local h = max(1, 0.8 * row)
   local seen, d = {}, {}
   local hs = num(h)
   for k = 0, tv.n - 1 do
     local px, py = ax.map(tv.p[k] * dt), ay.map(iv.p[k])
-    local key = floor(px * 2) * 4294967296 + iv.p[k]
+    local key = floor(px * 2) * 4294967296 + floor(py * 2)
     if not seen[key] then
       seen[key] = true
       d[#d + 1] = "M" .. num(px) .. " " .. num(py - h / 2) .. "v" .. hs
