@@ -8,7 +8,8 @@
 -- RECORD = 1 (default) records the spikes with sim:record (the core's
 -- spike recorder, like Brian's SpikeMonitor); 0 counts them in the model
 -- only (spike_counts(); no CV then).
--- One JSON line: per-repetition loop seconds, build seconds, rate, median
+-- One JSON line: per-repetition loop seconds (wall clock) and CPU
+-- seconds of the loop, build seconds, rate, median
 -- ISI CV (neurons with > 5 spikes), spikes and synapses (for events/s).
 local ffi = require "ffi"
 local lam = require "lamina"
@@ -24,7 +25,7 @@ end
 
 local model, dur, reps, seed, ce = arg[1], tonumber(arg[2]), tonumber(arg[3]), tonumber(arg[4]), tonumber(arg[5] or 1)
 local record = (arg[6] or "1") == "1"
-local loop, build = {}, {}
+local loop, build, cpu = {}, {}, {}
 local last
 for r = 1, reps do
   local sim = lam.sim { dt = 0.1, seed = seed, check_every = ce }
@@ -33,8 +34,10 @@ for r = 1, reps do
   build[r] = now() - t0
   local rec = record and sim:record("net.spikes") or nil
   t0 = now()
+  local c0 = os.clock()
   sim:run(dur)
   loop[r] = now() - t0
+  cpu[r] = os.clock() - c0
   last = { rec = rec, net = net }
 end
 local n = 4000
@@ -48,6 +51,6 @@ local function list(t)
   return "[" .. table.concat(s, ", ") .. "]"
 end
 print(string.format('{"peer": "lamina reservoir.lif, check_every=%d, %s", "model": "%s", "duration_ms": %g, ' ..
-  '"build_s": %s, "loop_s": %s, "spikes": %d, "synapses": %d, "rate_hz": %.4f, "cv_median": %s}',
-  ce, record and "sim:record" or "no recorder", model, dur, list(build), list(loop), spikes, nsyn,
+  '"build_s": %s, "loop_s": %s, "cpu_s": %s, "spikes": %d, "synapses": %d, "rate_hz": %.4f, "cv_median": %s}',
+  ce, record and "sim:record" or "no recorder", model, dur, list(build), list(loop), list(cpu), spikes, nsyn,
   spikes / n / (dur / 1000), cv == cv and string.format("%.4f", cv) or "null"))

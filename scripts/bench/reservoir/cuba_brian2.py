@@ -5,6 +5,8 @@ Runs Brian2's C++ standalone device with one thread (no OpenMP), builds
 once (compile time reported separately), then re-runs the compiled binary
 `runs` times and reports the simulation-loop time of each run (Brian's
 own last_run_info, which excludes compilation and synapse creation),
+the CPU time of each run of the binary (process_cpu_s: user + system of
+the whole binary, i.e. the loop plus its setup and result files),
 the mean rate and the median ISI CV.  One JSON line on stdout.
 
 Usage: cuba_brian2.py cuba|coba DURATION_MS RUNS SEED WORKDIR [CMD ...]
@@ -19,6 +21,7 @@ dt = 0.1 ms, refractory 5 ms with v frozen.
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -65,7 +68,7 @@ net.run(dur * ms)
 t0 = time.perf_counter()
 device.build(directory=work, compile=True, run=False, debug=False)
 compile_s = time.perf_counter() - t0
-loop = []
+loop, proc_cpu = [], []
 merged = [None] * len(others)
 for r in range(runs):
     for k, cmd in enumerate(others):
@@ -76,8 +79,12 @@ for r in range(runs):
         else:
             merged[k]["loop_s"] += res["loop_s"]
             merged[k]["build_s"] += res["build_s"]
+            merged[k]["cpu_s"] += res["cpu_s"]
+    u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     device.run(directory=work, with_output=False, run_args=[])
+    u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     loop.append(float(device._last_run_time))
+    proc_cpu.append(u1.ru_utime - u0.ru_utime + u1.ru_stime - u0.ru_stime)
 for m in merged:
     print(json.dumps(m))
 i = np.asarray(mon.i[:])
@@ -98,5 +105,5 @@ try:
 except Exception:  # older devices cannot read synapses back
     nsyn = None
 print(json.dumps({'peer': 'brian2 %s cpp_standalone 1 thread' % __import__('brian2').__version__,
-                  'model': model, 'duration_ms': dur, 'compile_s': compile_s, 'loop_s': loop, 'synapses': nsyn,
+                  'model': model, 'duration_ms': dur, 'compile_s': compile_s, 'loop_s': loop, 'process_cpu_s': proc_cpu, 'synapses': nsyn,
                   'spikes': n, 'rate_hz': rate, 'cv_median': float(np.median(cvs)) if cvs else None}))
