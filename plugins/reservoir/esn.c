@@ -198,6 +198,12 @@ CSR_DOT(float)
  * each nonzero updates BLK contiguous instances held in a local block that
  * the compiler keeps in vector registers). */
 enum { BLK = 16 };
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+/* Wider vectors where the CPU has them; the loop is elementwise over the
+ * instances (no reassociation, no FMA: -ffp-contract=off), so every clone
+ * gives bit-identical results. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 static void csr_batch(const esn *p, const double *val, const float *valf,
                       int part, const double *xt, const float *xtf,
                       double *out) {
