@@ -48,7 +48,7 @@ local cases = {
   { "script: @SCRIPT@\nout: @OUT@\nparams: { flag: 1 }\n", "3:17", "expects a boolean" },
   { "script: missing.lua\nout: @OUT@\n", "1:9", "missing.lua" },
 }
-tap.plan(2 * #cases + 6)
+tap.plan(2 * #cases + 7)
 for i, c in ipairs(cases) do
   local p = T.protocol(dir, c[1], "case" .. i .. ".yaml")
   os.execute("rm -rf " .. dir .. "/out")
@@ -77,6 +77,13 @@ out, st = T.sh(T.lamina .. " sweep " .. p .. " --plugin-path " .. (os.getenv("LA
 tap.ok(st == 2 and out:find(p .. ":4:5: plugin 'stim' as pinned:", 1, true) and out:find(string.rep("ab", 32), 1, true),
   "a pinned hash that no file has is refused, naming the pin")
 if st ~= 2 then tap.diag(out) end
+-- the right hash passes
+local ppath = (os.getenv("LAMINA_TEST_BUILD") or "build") .. "/lib/lamina/plugins"
+local sha = T.sh(T.lamina .. " plugin info stim --plugin-path " .. ppath):match("sha256:%s+(%x+)")
+p = T.protocol(dir, "script: @SCRIPT@\nout: @OUT@\nplugins:\n  - { name: stim, sha256: " .. tostring(sha) .. ", min_version: 0.0.1 }\n")
+out, st = T.sh(T.lamina .. " sweep " .. p .. " --plan --plugin-path " .. ppath)
+tap.ok(sha and st == 0, "a pin with the plugin's own SHA-256 is accepted")
+if st ~= 0 then tap.diag(out) end
 -- --list-params
 out, st = T.sh(T.lamina .. " run " .. T.point .. " --list-params")
 tap.ok(st == 0 and out:find("a\tnumber\t1\n", 1, true) and out:find("label\tstring\tx\n", 1, true)
