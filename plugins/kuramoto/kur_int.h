@@ -17,6 +17,15 @@
 
 extern const lam_host_api *kur__api;
 
+/* Hot loops: let GCC vectorise them at the project's -O2 (its default
+ * "very cheap" cost model refuses loops of unknown trip count).  Other
+ * compilers get the plain function. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KUR_VEC __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#else
+#define KUR_VEC
+#endif
+
 /* Bounds used in parameter schemas: finite, so +-inf is refused. */
 #define KUR_BIG 1e6
 #define KUR_PI 3.14159265358979323846

@@ -297,7 +297,7 @@ typedef struct {
 } rhs_ctx;
 
 /* d theta (and d v) at phases th, velocities v, time t. */
-static void rhs(kphase *p, rhs_ctx *r, double t, const double *th,
+KUR_VEC static void rhs(kphase *p, rhs_ctx *r, double t, const double *th,
                 const double *v, double *dth, double *dv, int first) {
   kur__phase_field(p, r->par, th, first);
   const int64_t n = p->n;
@@ -324,14 +324,44 @@ static void rhs(kphase *p, rhs_ctx *r, double t, const double *th,
     }
 }
 
-static void axpy(int64_t n, double *out, const double *y, double h,
+/* First-order Euler(-Maruyama) in one pass: the same right-hand side as
+ * rhs(), added to theta directly (no k1 round trip through memory, which
+ * matters once N outgrows the caches). */
+KUR_VEC static void euler_fused(kphase *p, rhs_ctx *r, double t, double h,
+                                double *th, const double *eta, int first) {
+  kur__phase_field(p, r->par, th, first);
+  const int64_t n = p->n;
+  const double *c = p->c, *s = p->s, *w = p->omega, *in = r->in;
+  double fc = 0, fs = 0;
+  if (r->fa != 0) {
+    const double a = r->par[P_FORCING_FREQ] * t + r->par[P_FORCING_PHASE];
+    fc = r->fa * sin(a);
+    fs = r->fa * cos(a);
+  }
+  if (p->cpl == CPL_MEAN) {
+    const double hi = p->him + fc, hr = p->hre + fs;
+    if (eta)
+      for (int64_t i = 0; i < n; i++)
+        th[i] += h * (w[i] + in[i] + hi * c[i] - hr * s[i]) + eta[i];
+    else
+      for (int64_t i = 0; i < n; i++)
+        th[i] += h * (w[i] + in[i] + hi * c[i] - hr * s[i]);
+  } else {
+    const double *hr = p->fre, *hi = p->fim;
+    for (int64_t i = 0; i < n; i++)
+      th[i] += h * (w[i] + in[i] + (hi[i] + fc) * c[i] - (hr[i] + fs) * s[i]) +
+               (eta ? eta[i] : 0.0);
+  }
+}
+
+KUR_VEC static void axpy(int64_t n, double *out, const double *y, double h,
                  const double *k) {
   for (int64_t i = 0; i < n; i++)
     out[i] = y[i] + h * k[i];
 }
 
 /* One sub-step of length h starting at time t.  th and v are the ports. */
-static void substep(kphase *p, rhs_ctx *r, int integ, double noise, double t,
+KUR_VEC static void substep(kphase *p, rhs_ctx *r, int integ, double noise, double t,
                     double h, double *th, double *v, int first) {
   const int64_t n = p->n, m = p->inertia ? 2 * n : n;
   double *y2 = p->yt, *k1 = p->k1, *k2 = p->k2, *k3 = p->k3, *k4 = p->k4;
@@ -343,6 +373,10 @@ static void substep(kphase *p, rhs_ctx *r, int integ, double noise, double t,
       eta[i] = g * kur__api->rng_normal(&p->rng[i]);
   }
   double *tgt = p->inertia ? v : th; /* where the noise goes */
+  if (integ == INT_EULER && !p->inertia) {
+    euler_fused(p, r, t, h, th, noise > 0 ? eta : NULL, first);
+    return;
+  }
   rhs(p, r, t, th, v, k1, k1 + n, first);
   if (integ == INT_EULER) {
     if (p->inertia) { /* semi-implicit: new velocity moves the phase */

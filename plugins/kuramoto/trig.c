@@ -59,8 +59,9 @@ sincos_loop(const double *restrict x, double *restrict s,
 }
 
 /* One clone per instruction set; the loader picks the best at load time. */
-__attribute__((target_clones("avx512f", "avx2", "default"),
-               optimize("tree-vectorize", "vect-cost-model=dynamic")))
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default"))) KUR_VEC
+#endif
 void kur__sincos(const double *x, double *s, double *c, int64_t n) {
   sincos_loop(x, s, c, n);
 }
