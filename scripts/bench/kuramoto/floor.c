@@ -13,7 +13,7 @@ void kur__sincos(const double *x, double *s, double *c, int64_t n);
 
 static double now(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t); /* CPU time, as the drivers */
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
