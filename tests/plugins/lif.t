@@ -7,7 +7,7 @@
 -- determinism and parameter errors.  Fixed seeds; tolerances in the names.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(41)
+tap.plan(42)
 
 local function run_net(params, T, seed, opts)
   local sim = lam.sim { dt = 0.1, seed = seed or 1 }
@@ -219,6 +219,22 @@ do
     if i:get(k) == 0 and t:get(k) <= 999 then want = want + math.exp(-(999 - t:get(k)) * 0.1 / 20) end
   end
   tap.near(tr:data():get(1, 1), want, 1e-9, "trace port = sum of e^{-(t - t_spike)/tau_trace} (1e-9)")
+end
+
+-- ---- external spike input through a link --------------------------------------
+-- stim.poisson (8000 Hz per channel) linked to `input`, w_in = 0.5, no
+-- recurrent synapses, E_L low enough that nothing fires: g_e is shot noise
+-- with mean lambda dt w_in / (1 - e^{-dt/tau_e}) = 0.4 / (1 - e^{-0.02})
+-- = 20.2 mV and variance lambda w_in^2 tau_e / 2 = 5 mV^2; the mean over
+-- 400 neurons at one time has SE 0.11 mV.
+do
+  local sim = lam.sim { dt = 0.1, seed = 5 }
+  sim:add("bg", "stim.poisson", { channels = 400, rate = 8000 })
+  sim:add("net", "reservoir.lif", { n = 400, p = 1e-12, E_L = -200, v_init = "value", v0_a = -200, w_in = 0.5 })
+  sim:link("bg.spikes", "net.input")
+  sim:run(100)
+  local want = 0.4 / (1 - math.exp(-0.02))
+  tap.near(sim:port("net.g_e"):mean(), want, 4 * 0.112, "linked Poisson input: mean g_e = lambda dt w_in / (1 - e^{-dt/tau_e}) +- 4 SE")
 end
 
 -- ---- lam.spikes on known trains ----------------------------------------------------
