@@ -26,9 +26,9 @@
 
 enum {
   P_N, P_NE, P_EXC_TYPE, P_INH_TYPE, P_HETERO, P_P, P_AUTAPSES, P_WE, P_WI,
-  P_NOISE_E, P_NOISE_I, P_BIAS, P_V0
+  P_NOISE_E, P_NOISE_I, P_BIAS, P_V0, P_TAU_TRACE, P_BIN
 };
-enum { Q_SPIKES, Q_V, Q_U, Q_IEXT };
+enum { Q_SPIKES, Q_V, Q_U, Q_IEXT, Q_TRACE, Q_COUNT };
 
 const lam_param_def resv__izh_params[] = {
     SPK_I64("n", "number of neurons", 1000, 1, SPK_MAX_N),
@@ -65,6 +65,11 @@ const lam_param_def resv__izh_params[] = {
     SPK_F64("bias", "constant input added to every neuron", "mV", 0,
             -SPK_BIG, SPK_BIG),
     SPK_F64("v0", "initial v (u starts at b v0)", "mV", -65, -SPK_BIG, 30),
+    SPK_F64("tau_trace", "time constant of the `trace` port (0: off, the "
+                         "port stays zero)",
+            "ms", 0, 0, SPK_BIG),
+    SPK_F64("bin", "bin length of the `count` port, whole steps", "ms", 10,
+            0, SPK_BIG),
     {.name = NULL}};
 
 const lam_port_def resv__izh_ports[] = {
@@ -77,6 +82,15 @@ const lam_port_def resv__izh_ports[] = {
      .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE},
     {.name = "i_ext", .doc = "external input current added to I each step",
      .units = "mV", .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_IN},
+    {.name = "trace", .doc = "low-pass filtered spike train: x <- x "
+                             "e^{-dt/tau_trace} + spike (for readouts)",
+     .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE,
+     .flags = LAM_PORT_NOCHECK},
+    {.name = "count", .doc = "spikes in the current bin of `bin` ms (zeroed "
+                             "when a bin starts; sample at the bin's last "
+                             "step)",
+     .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE,
+     .flags = LAM_PORT_NOCHECK},
     {.name = NULL}};
 
 typedef struct {
@@ -87,6 +101,8 @@ typedef struct {
   double *total;
   int32_t *idx;
   lam_rng noise;
+  int64_t steps, bin_steps;
+  double dtr; /* trace decay per step, 0 when off */
 } izh;
 
 static const double exc_abcd[3][4] = {
@@ -116,8 +132,15 @@ static int izh_reset(void *self, lam_model_ctx *ctx) {
     v[i] = ctx->params[P_V0];
     u[i] = p->b[i] * v[i];
   }
+  double *tr = resv__port(ctx, Q_TRACE, "trace", LAM_F64, p->n);
+  double *cnt = resv__port(ctx, Q_COUNT, "count", LAM_F64, p->n);
+  if (!tr || !cnt)
+    return LAM_EINVAL;
+  memset(tr, 0, (size_t)p->n * sizeof *tr);
+  memset(cnt, 0, (size_t)p->n * sizeof *cnt);
   memset(p->isyn, 0, (size_t)p->n * sizeof *p->isyn);
   memset(p->total, 0, (size_t)p->n * sizeof *p->total);
+  p->steps = 0;
   resv__api->rng_init(&p->noise, ctx->seed, ctx->instance, LAM_RNG_NOISE, 0);
   return LAM_OK;
 }
@@ -135,11 +158,16 @@ static int izh_create(lam_model_ctx *ctx, void **self) {
                          "probability must be in (0, 1]", q[P_P]);
     return LAM_ERANGE;
   }
+  const int64_t bin = spk__steps(ctx, q[P_BIN], "bin");
+  if (bin < 0)
+    return LAM_EINVAL;
   izh *p = resv__alloc(ctx, 1, sizeof *p);
   if (!p)
     return LAM_ENOMEM;
   p->n = n;
   p->ne = ne;
+  p->bin_steps = bin > 0 ? bin : 1;
+  p->dtr = q[P_TAU_TRACE] > 0 ? exp(-ctx->dt / q[P_TAU_TRACE]) : 0.0;
   int rc = spk__connect_prob(ctx, &p->c, n, n, q[P_P], NULL, NULL,
                              q[P_AUTAPSES] != 0.0, 0);
   if (rc == LAM_OK)
@@ -205,11 +233,18 @@ static int izh_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
   double *v = resv__port(ctx, Q_V, "v", LAM_F64, n);
   double *u = resv__port(ctx, Q_U, "u", LAM_F64, n);
   const double *iext = resv__port(ctx, Q_IEXT, "i_ext", LAM_F64, n);
-  if (!spk || !v || !u || !iext)
+  double *tr = resv__port(ctx, Q_TRACE, "trace", LAM_F64, n);
+  double *cnt = resv__port(ctx, Q_COUNT, "count", LAM_F64, n);
+  if (!spk || !v || !u || !iext || !tr || !cnt)
     return LAM_EINVAL;
   const double h = ctx->dt, hh = 0.5 * ctx->dt, bias = q[P_BIAS];
   const double se = q[P_NOISE_E], si = q[P_NOISE_I];
-  for (int64_t t = 0; t < nsteps; t++) {
+  for (int64_t t = 0; t < nsteps; t++, p->steps++) {
+    if (p->steps % p->bin_steps == 0)
+      memset(cnt, 0, (size_t)n * sizeof *cnt);
+    if (p->dtr > 0.0)
+      for (int64_t i = 0; i < n; i++)
+        tr[i] *= p->dtr;
     /* Fire from the state the previous step left; add the spikes' weights
      * to this step's input (the paper's order). */
     for (int64_t i = 0; i < n; i++)
@@ -221,6 +256,8 @@ static int izh_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
       v[j] = p->c_[j];
       u[j] += p->d[j];
       p->total[j] += 1.0;
+      cnt[j] += 1.0;
+      tr[j] += p->dtr > 0.0 ? 1.0 : 0.0;
       for (int64_t s = p->c.start[j]; s < p->c.start[j + 1]; s++)
         p->isyn[p->c.tgt[s]] += p->c.w[s];
     }

@@ -8,7 +8,7 @@
 -- 500 ms, no noise.  Fixed seeds; tolerances in the names.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(14)
+tap.plan(15)
 
 local function isis(kind, exc)
   local sim = lam.sim { dt = 0.25, seed = 1 }
@@ -53,9 +53,14 @@ tap.ok(long >= 3 and short >= 2 * long, string.format("CH: repetitive bursts (%d
 -- The paper's heterogeneous network (800 E, 200 I, all-to-all, dt = 1 ms).
 do
   local sim = lam.sim { dt = 1, seed = 1 }
-  local z = sim:add("z", "reservoir.izhikevich", {})
+  local z = sim:add("z", "reservoir.izhikevich", { bin = 10 })
   local r = sim:record("z.spikes")
+  local cr = sim:record("z.count", { every = 10, from = 9 })
   sim:run(1000)
+  local want, got = lam.spikes.counts(r, { n = 1000, bin = 10, to = 1000 }), cr:data()
+  local same = want:size() == got:size() and want:sum() > 0
+  for k = 0, want:size() - 1 do if want:ptr()[k] ~= got:ptr()[k] then same = false end end
+  tap.ok(same, "count port sampled at bin ends equals lam.spikes.counts (10-ms bins)")
   local abcd = z:call("abcd")
   local okc = true
   for i = 1, 800 do
