@@ -65,11 +65,7 @@ const lam_param_def resv__izh_params[] = {
     SPK_F64("bias", "constant input added to every neuron", "mV", 0,
             -SPK_BIG, SPK_BIG),
     SPK_F64("v0", "initial v (u starts at b v0)", "mV", -65, -SPK_BIG, 30),
-    SPK_F64("tau_trace", "time constant of the `trace` port (0: off, the "
-                         "port stays zero)",
-            "ms", 0, 0, SPK_BIG),
-    SPK_F64("bin", "bin length of the `count` port, whole steps", "ms", 10,
-            0, SPK_BIG),
+    SPK_READOUT_PARAMS,
     {.name = NULL}};
 
 const lam_port_def resv__izh_ports[] = {
@@ -82,15 +78,7 @@ const lam_port_def resv__izh_ports[] = {
      .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE},
     {.name = "i_ext", .doc = "external input current added to I each step",
      .units = "mV", .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_IN},
-    {.name = "trace", .doc = "low-pass filtered spike train: x <- x "
-                             "e^{-dt/tau_trace} + spike (for readouts)",
-     .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE,
-     .flags = LAM_PORT_NOCHECK},
-    {.name = "count", .doc = "spikes in the current bin of `bin` ms (zeroed "
-                             "when a bin starts; sample at the bin's last "
-                             "step)",
-     .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE,
-     .flags = LAM_PORT_NOCHECK},
+    SPK_READOUT_PORTS,
     {.name = NULL}};
 
 typedef struct {

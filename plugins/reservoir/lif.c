@@ -128,11 +128,7 @@ const lam_param_def resv__lif_params[] = {
             0.0105, 0, SPK_BIG),
     SPK_F64("w_max", "STDP upper weight bound (weights stay in [0, w_max])",
             "", 5, 0, SPK_BIG),
-    SPK_F64("tau_trace", "time constant of the `trace` port (0: off, the "
-                         "port stays zero)",
-            "ms", 0, 0, SPK_BIG),
-    SPK_F64("bin", "bin length of the `count` port, whole steps", "ms", 10,
-            0, SPK_BIG),
+    SPK_READOUT_PARAMS,
     {.name = NULL}};
 
 const lam_port_def resv__lif_ports[] = {
@@ -157,15 +153,7 @@ const lam_port_def resv__lif_ports[] = {
     {.name = "input", .doc = "external spike input: g_e += w_in input at "
                              "the end of each step (link spike counts here)",
      .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_IN},
-    {.name = "trace", .doc = "low-pass filtered spike train: x <- x "
-                             "e^{-dt/tau_trace} + spike (for readouts)",
-     .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE,
-     .flags = LAM_PORT_NOCHECK},
-    {.name = "count", .doc = "spikes in the current bin of `bin` ms (zeroed "
-                             "when a bin starts; sample at the bin's last "
-                             "step)",
-     .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE,
-     .flags = LAM_PORT_NOCHECK},
+    SPK_READOUT_PORTS,
     {.name = NULL}};
 
 typedef struct {

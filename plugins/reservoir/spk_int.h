@@ -138,6 +138,31 @@ void spk__stdp_free(spk_stdp *st);
 #define SPK_BOOL(nm, dc, df)                                                   \
   { .name = nm, .doc = dc, .units = "", .def = df, .type = LAM_PARAM_BOOL }
 
+/* The readout ports and their parameters, shared by reservoir.lif and
+ * reservoir.izhikevich (shape "n"): `trace` x <- x e^{-dt/tau_trace} +
+ * spike, and `count`, the spikes of the current bin of `bin` ms. */
+#define SPK_READOUT_PORTS                                                      \
+  {.name = "trace",                                                            \
+   .doc = "low-pass filtered spike train: x <- x e^{-dt/tau_trace} + spike "   \
+          "(for readouts)",                                                    \
+   .shape = "n",                                                               \
+   .dtype = LAM_F64,                                                           \
+   .dir = LAM_PORT_STATE,                                                      \
+   .flags = LAM_PORT_NOCHECK},                                                 \
+  {                                                                            \
+    .name = "count",                                                           \
+    .doc = "spikes in the current bin of `bin` ms (zeroed when a bin starts; " \
+           "sample at the bin's last step)",                                   \
+    .shape = "n", .dtype = LAM_F64, .dir = LAM_PORT_STATE,                     \
+    .flags = LAM_PORT_NOCHECK                                                  \
+  }
+#define SPK_READOUT_PARAMS                                                     \
+  SPK_F64("tau_trace",                                                         \
+          "time constant of the `trace` port (0: off, the port stays zero)",   \
+          "ms", 0, 0, SPK_BIG),                                                \
+      SPK_F64("bin", "bin length of the `count` port, whole steps", "ms", 10,  \
+              0, SPK_BIG)
+
 /* A duration in ms as a whole number of steps of dt; sets an error naming
  * `what` and returns -1 when it is not (within 1e-6 of a step). */
 int64_t spk__steps(lam_model_ctx *ctx, double ms, const char *what);
