@@ -7,7 +7,11 @@ local tap = require "tap"
 tap.plan(9)
 
 local build = os.getenv("LAMINA_TEST_BUILD") or "build"
-local root = os.getenv("PWD")
+-- The repository root, from this file's path (prove runs it from anywhere).
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+local pr = io.popen("cd " .. here .. "/../.. && pwd")
+local root = pr:read("*l")
+pr:close()
 local lamina = (build:sub(1, 1) == "/" and build or root .. "/" .. build) .. "/bin/lamina"
 local tmp = os.tmpname()
 os.remove(tmp)
