@@ -71,9 +71,12 @@ void kur__phase_history(kphase *p) {
     p->head = p->head + 1 == p->depth ? 0 : p->head + 1;
     if (p->cpl == CPL_MEAN) {
       memcpy(p->hz + 4 * p->head, z, sizeof z);
-    } else {
-      memcpy(p->hc + p->head * n, p->c, (size_t)n * sizeof *p->c);
-      memcpy(p->hs + p->head * n, p->s, (size_t)n * sizeof *p->s);
+    } else { /* (cos, sin) pairs: one cache line per delayed gather */
+      double *h = p->hc + 2 * p->head * n;
+      for (int64_t j = 0; j < n; j++) {
+        h[2 * j] = p->c[j];
+        h[2 * j + 1] = p->s[j];
+      }
     }
   }
   p->fill_history = 0;
@@ -142,9 +145,9 @@ static void net_general(kphase *p, const double *xc, const double *xs) {
       const double w = p->w ? p->w[e] : 1.0;
       double zc = xc[j], zs = xs[j];
       if (p->edelay && p->edelay[e] > 0) {
-        const int64_t k = slot(p, p->edelay[e]) * n + j;
-        zc = p->hc[k];
-        zs = p->hs[k];
+        const double *h = p->hc + 2 * (slot(p, p->edelay[e]) * n + j);
+        zc = h[0];
+        zs = h[1];
       }
       if (p->lc) { /* z e^(-i alpha_ij) */
         const double a = p->lc[e] * zc + p->ls[e] * zs;
@@ -168,8 +171,13 @@ void kur__phase_field(kphase *p, const double *par, const double *theta,
   }
   const double *xc = p->c, *xs = p->s;
   if (!p->edelay && p->maxd > 0) { /* uniform delay: the whole ring slot */
-    xc = p->hc + slot(p, p->maxd) * p->n;
-    xs = p->hs + slot(p, p->maxd) * p->n;
+    const double *h = p->hc + 2 * slot(p, p->maxd) * p->n;
+    for (int64_t j = 0; j < p->n; j++) {
+      p->hs[j] = h[2 * j];
+      p->hs[p->n + j] = h[2 * j + 1];
+    }
+    xc = p->hs;
+    xs = p->hs + p->n;
   }
   if (p->edelay || p->lc)
     net_general(p, xc, xs);
@@ -241,7 +249,11 @@ int kur__phase_ring(kphase *p, lam_model_ctx *ctx, int64_t maxd) {
     kur__api->set_error(ctx->host, "delay history too large");
     return LAM_ENOMEM;
   }
-  p->hc = kur__alloc(ctx, p->depth * p->n, sizeof *p->hc);
-  p->hs = p->hc ? kur__alloc(ctx, p->depth * p->n, sizeof *p->hs) : NULL;
+  if (p->depth > INT64_MAX / (2 * p->n)) {
+    kur__api->set_error(ctx->host, "delay history too large");
+    return LAM_ENOMEM;
+  }
+  p->hc = kur__alloc(ctx, 2 * p->depth * p->n, sizeof *p->hc);
+  p->hs = p->hc ? kur__alloc(ctx, 2 * p->n, sizeof *p->hs) : NULL;
   return p->hs ? LAM_OK : LAM_ENOMEM;
 }

@@ -497,12 +497,8 @@ int kur__phase_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   w = kur__put(w, v, nb);
   if (p->rng)
     w = kur__put(w, p->rng, (size_t)p->n * sizeof(lam_rng));
-  if (p->cpl == CPL_MEAN)
-    kur__put(w, p->hz, ring_bytes(p));
-  else if (p->depth > 1) {
-    w = kur__put(w, p->hc, ring_bytes(p) / 2);
-    kur__put(w, p->hs, ring_bytes(p) / 2);
-  }
+  if (p->depth > 1)
+    kur__put(w, p->cpl == CPL_MEAN ? p->hz : p->hc, ring_bytes(p));
   return LAM_OK;
 }
 
@@ -524,12 +520,8 @@ int kur__phase_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   r = kur__get(v, r, nb);
   if (p->rng)
     r = kur__get(p->rng, r, (size_t)p->n * sizeof(lam_rng));
-  if (p->cpl == CPL_MEAN)
-    kur__get(p->hz, r, ring_bytes(p));
-  else if (p->depth > 1) {
-    r = kur__get(p->hc, r, ring_bytes(p) / 2);
-    kur__get(p->hs, r, ring_bytes(p) / 2);
-  }
+  if (p->depth > 1)
+    kur__get(p->cpl == CPL_MEAN ? p->hz : p->hc, r, ring_bytes(p));
   p->fill_history = (int)flags;
   p->omega_user = 1; /* the restored omega survives a reset */
   p->cache = 0;

@@ -42,7 +42,9 @@ typedef struct {
   int32_t *edelay;  /* per-edge delays (model steps), or NULL */
   double *scale;    /* per-target normalisation factor */
   /* History: ring of depth maxd + 1 slots written at each step start;
-   * networks keep (cos, sin) per oscillator, the mean field keeps Z1, Z2. */
+   * networks keep interleaved (cos, sin) pairs per oscillator in hc
+   * ([depth][n][2]; hs is a [2][n] scratch for a uniform delay's slot), the
+   * mean field keeps Z1, Z2 in hz. */
   int64_t maxd, depth, head;
   double *hc, *hs, *hz;
   /* Work arrays (allocated in create; step never allocates). */
