@@ -185,7 +185,9 @@ fuzz: fuzz-build
 	  cp tests/fuzz/corpus/$$f/* $$w/corpus/; \
 	  echo "fuzz: $$f for $(FUZZ_SECONDS) s in $$w"; \
 	  d=; [ -f tests/fuzz/$$f.dict ] && d=-dict=$(CURDIR)/tests/fuzz/$$f.dict; \
-	  (cd $$w && ../$$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_ARGS) $$d corpus) || exit 1; \
+	  s=$$(mktemp -d $$([ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})/lamina-fuzz.XXXXXX); \
+	  (cd $$w && LAMINA_FUZZ_DIR=$$s ../$$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_ARGS) $$d corpus); \
+	  rc=$$?; rm -rf $$s; [ $$rc = 0 ] || exit 1; \
 	done
 
 # ---- install ---------------------------------------------------------------

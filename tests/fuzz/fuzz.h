@@ -1,7 +1,7 @@
 /*
  * fuzz.h - shared part of the libFuzzer harnesses of the file readers:
  * the readers take a path, so each input is written to a per-process file
- * in /dev/shm (memory, no disk wear) or $TMPDIR, removed at exit.
+ * in $LAMINA_FUZZ_DIR, else /dev/shm (memory, no disk wear), else $TMPDIR.
  */
 #ifndef LAM_FUZZ_H
 #define LAM_FUZZ_H
@@ -22,8 +22,11 @@ static void fuzz_cleanup_(void) {
 /* Writes the input to the scratch file and returns its path. */
 static const char *fuzz_file(const uint8_t *data, size_t size, const char *ext) {
   if (!fuzz_path_[0]) {
-    const char *dir = getenv("TMPDIR");
-    if (access("/dev/shm", W_OK) == 0) dir = "/dev/shm";
+    /* make fuzz names a scratch directory it removes afterwards, since
+     * libFuzzer ends a timed run without running atexit handlers. */
+    const char *dir = getenv("LAMINA_FUZZ_DIR");
+    if (!dir && access("/dev/shm", W_OK) == 0) dir = "/dev/shm";
+    if (!dir) dir = getenv("TMPDIR");
     snprintf(fuzz_path_, sizeof fuzz_path_, "%s/lamina-fuzz-%ld.%s", dir ? dir : "/tmp",
              (long)getpid(), ext);
     atexit(fuzz_cleanup_);
