@@ -64,6 +64,7 @@ struct lam_registry {
   int32_t npins;
   int32_t pin_gen;             /* bumped by every lam_registry_pin */
   char *whytext;               /* lam_registry_why result */
+  int32_t orphaned;            /* lam_registry_free came while sims lived */
   int32_t sims;                /* live simulations using this registry */
 };
 
@@ -217,10 +218,16 @@ static void free_entry(entry *e, int unload) {
 void lam_registry_free(lam_registry *r) {
   if (!r) return;
   /* Unloading while an instance lives would leave code pointers dangling
-   * (the NEST and NEURON experience), so a registry still in use keeps its
-   * libraries; they stay until the process exits. */
-  int unload = r->sims == 0;
-  for (int32_t i = 0; i < r->n; i++) free_entry(r->e[i], unload);
+   * (the NEST and NEURON experience), and the instances still read the
+   * descriptors the registry holds, so a registry still in use is only
+   * marked here: the last simulation's lam_sim_free frees it.  (A garbage
+   * collector, such as Lua's at exit, may finalize the registry before
+   * the simulations made from it.) */
+  if (r->sims > 0) {
+    r->orphaned = 1;
+    return;
+  }
+  for (int32_t i = 0; i < r->n; i++) free_entry(r->e[i], 1);
   free(r->e);
   for (int32_t i = 0; i < r->nuser; i++) free(r->user[i]);
   free(r->user);
@@ -233,7 +240,10 @@ void lam_registry_free(lam_registry *r) {
   free(r);
 }
 
-void lam__registry_ref(lam_registry *r, int delta) { r->sims += delta; }
+void lam__registry_ref(lam_registry *r, int delta) {
+  r->sims += delta;
+  if (r->sims == 0 && r->orphaned) lam_registry_free(r);
+}
 
 int lam_registry_add_path(lam_registry *r, const char *d) {
   if (!r || !d || !*d) return lam_set_error(LAM_EINVAL, "plugin path is empty");

@@ -168,9 +168,10 @@ typedef struct lam_plugin_info {
 } lam_plugin_info;
 
 /* A registry of plugins; NULL on failure.  It reads LAMINA_PLUGIN_PATH at
- * creation.  Libraries stay loaded until lam_registry_free, which unloads
- * only when no simulation made from it is alive (it returns without
- * unloading otherwise; the libraries then stay until process exit). */
+ * creation.  Libraries stay loaded until lam_registry_free.  Freeing a
+ * registry while simulations made from it are alive is allowed (garbage
+ * collectors finalize in any order): it is then freed, and its libraries
+ * unloaded, by the lam_sim_free of the last of them. */
 lam_registry *lam_registry_new(void);
 void lam_registry_free(lam_registry *reg);
 /* Adds a search directory ahead of LAMINA_PLUGIN_PATH and the built-in
