@@ -369,6 +369,56 @@ typedef struct lam_host_info {
 /* The entry point's type; the symbol is named lamina_plugin_init. */
 typedef const lam_plugin_desc *(*lam_plugin_init_fn)(const lam_host_info *host,
                                                      char *err, size_t errlen);
+
+/* ---- Helpers for plugin code (inline: nothing here is part of the ABI) */
+
+/* The name of a dtype ("f32", ...), "?" for others. */
+static inline const char *lam_plugin_dtype_name(int32_t t) {
+  static const char *const names[] = {"?", "f32", "f64", "i32", "i64", "u8"};
+  return t >= 0 && t <= LAM_U8 ? names[t] : "?";
+}
+
+/* Port `index` as a flat array of n elements of `dtype`, or NULL after
+ * setting an error naming `port` (no buffer, another dtype or size, or a
+ * strided view a link pointed it at, which flat loops cannot walk). */
+static inline void *lam_plugin_port(const lam_host_api *api, lam_model_ctx *ctx, int index,
+                                    const char *port, int32_t dtype, int64_t n) {
+  lam_buf *b = ctx->ports[index];
+  if (!b || !b->data) {
+    api->set_error(ctx->host, "port '%s' has no buffer", port);
+    return NULL;
+  }
+  if (b->dtype != dtype || b->size != n) {
+    api->set_error(ctx->host, "port '%s' must hold %lld %s elements, it holds %lld %s elements",
+                   port, (long long)n, lam_plugin_dtype_name(dtype), (long long)b->size,
+                   lam_plugin_dtype_name(b->dtype));
+    return NULL;
+  }
+  int64_t expect = 1;
+  for (int32_t d = b->ndim - 1; d >= 0; d--) {
+    if (b->shape[d] > 1 && b->strides[d] != expect) {
+      api->set_error(ctx->host, "port '%s' is not contiguous (a view with strides cannot drive it)",
+                     port);
+      return NULL;
+    }
+    expect *= b->shape[d];
+  }
+  return b->data;
+}
+
+/* api->alloc of n (at least 1) elements of `size` bytes, or NULL after
+ * setting an error (size overflow, out of memory). */
+static inline void *lam_plugin_alloc(const lam_host_api *api, lam_model_ctx *ctx, int64_t n,
+                                     size_t size) {
+  if (n < 1) n = 1;
+  if ((uint64_t)n > SIZE_MAX / size) {
+    api->set_error(ctx->host, "%lld elements of %zu bytes overflow", (long long)n, size);
+    return NULL;
+  }
+  void *p = api->alloc((size_t)n * size);
+  if (!p) api->set_error(ctx->host, "out of memory (%lld x %zu bytes)", (long long)n, size);
+  return p;
+}
 #endif /* LAM_CDEF_GEN */
 
 #ifdef __cplusplus

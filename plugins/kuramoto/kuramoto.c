@@ -22,37 +22,11 @@ LAM_PLUGIN_EXPORT const lam_plugin_desc *
 lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen);
 
 double *kur__port(lam_model_ctx *ctx, int index, const char *name, int64_t n) {
-  lam_buf *b = ctx->ports[index];
-  if (!b || !b->data || b->dtype != LAM_F64 || b->size != n) {
-    kur__api->set_error(ctx->host, "port '%s' must hold %lld f64 elements",
-                        name, (long long)n);
-    return NULL;
-  }
-  /* The models walk ports as flat arrays. */
-  int64_t expect = 1;
-  for (int32_t d = b->ndim - 1; d >= 0; d--) {
-    if (b->shape[d] > 1 && b->strides[d] != expect) {
-      kur__api->set_error(ctx->host, "port '%s' is not contiguous", name);
-      return NULL;
-    }
-    expect *= b->shape[d];
-  }
-  return b->data;
+  return lam_plugin_port(kur__api, ctx, index, name, LAM_F64, n);
 }
 
 void *kur__alloc(lam_model_ctx *ctx, int64_t n, size_t size) {
-  if (n < 1)
-    n = 1;
-  if ((uint64_t)n > SIZE_MAX / size) {
-    kur__api->set_error(ctx->host, "%lld elements of %zu bytes overflow",
-                        (long long)n, size);
-    return NULL;
-  }
-  void *p = kur__api->alloc((size_t)n * size);
-  if (!p)
-    kur__api->set_error(ctx->host, "out of memory (%lld x %zu bytes)",
-                        (long long)n, size);
-  return p;
+  return lam_plugin_alloc(kur__api, ctx, n, size);
 }
 
 int kur__nargs(lam_model_ctx *ctx, const char *method, int32_t n_in,

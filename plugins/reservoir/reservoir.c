@@ -21,54 +21,12 @@ LAM_PLUGIN_EXPORT const lam_plugin_desc *
 lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen);
 
 void *resv__alloc(lam_model_ctx *ctx, int64_t n, size_t size) {
-  if (n < 1)
-    n = 1;
-  if ((uint64_t)n > SIZE_MAX / size) {
-    resv__api->set_error(ctx->host, "%lld elements of %zu bytes overflow",
-                         (long long)n, size);
-    return NULL;
-  }
-  void *p = resv__api->alloc((size_t)n * size);
-  if (!p)
-    resv__api->set_error(ctx->host, "out of memory (%lld x %zu bytes)",
-                         (long long)n, size);
-  return p;
-}
-
-static const char *dtype_name(int32_t t) {
-  static const char *const names[] = {"?", "f32", "f64", "i32", "i64", "u8"};
-  return t >= 0 && t <= LAM_U8 ? names[t] : "?";
+  return lam_plugin_alloc(resv__api, ctx, n, size);
 }
 
 void *resv__port(lam_model_ctx *ctx, int index, const char *port,
                  int32_t dtype, int64_t n) {
-  lam_buf *b = ctx->ports[index];
-  if (!b || !b->data) {
-    resv__api->set_error(ctx->host, "port '%s' has no buffer", port);
-    return NULL;
-  }
-  if (b->dtype != dtype || b->size != n) {
-    resv__api->set_error(ctx->host,
-                         "port '%s' must hold %lld %s elements, it holds "
-                         "%lld %s elements",
-                         port, (long long)n, dtype_name(dtype),
-                         (long long)b->size, dtype_name(b->dtype));
-    return NULL;
-  }
-  /* Models walk ports as flat arrays: a link may have pointed the port at
-   * a strided view, which they cannot use. */
-  int64_t expect = 1;
-  for (int32_t d = b->ndim - 1; d >= 0; d--) {
-    if (b->shape[d] > 1 && b->strides[d] != expect) {
-      resv__api->set_error(ctx->host,
-                           "port '%s' is not contiguous (a view with "
-                           "strides cannot drive it)",
-                           port);
-      return NULL;
-    }
-    expect *= b->shape[d];
-  }
-  return b->data;
+  return lam_plugin_port(resv__api, ctx, index, port, dtype, n);
 }
 
 /* The model table: one line per model (see reservoir_int.h).  Copied

@@ -26,55 +26,13 @@ int64_t stim__channels(const lam_model_ctx *ctx, int index) {
   return (int64_t)ctx->params[index];
 }
 
-static const char *dtype_name(int32_t t) {
-  static const char *const names[] = {"?", "f32", "f64", "i32", "i64", "u8"};
-  return t >= 0 && t <= LAM_U8 ? names[t] : "?";
-}
-
 void *stim__port(lam_model_ctx *ctx, int index, const char *port, int32_t dtype,
                  int64_t n) {
-  lam_buf *b = ctx->ports[index];
-  if (!b || !b->data) {
-    stim__api->set_error(ctx->host, "port '%s' has no buffer", port);
-    return NULL;
-  }
-  if (b->dtype != dtype || b->size != n) {
-    stim__api->set_error(ctx->host,
-                         "port '%s' must hold %lld %s elements, it holds "
-                         "%lld %s elements",
-                         port, (long long)n, dtype_name(dtype),
-                         (long long)b->size, dtype_name(b->dtype));
-    return NULL;
-  }
-  /* The models walk ports as flat arrays: the innermost stride must be 1
-   * and the others row-major (a link may have pointed us at a view). */
-  int64_t expect = 1;
-  for (int32_t d = b->ndim - 1; d >= 0; d--) {
-    if (b->shape[d] > 1 && b->strides[d] != expect) {
-      stim__api->set_error(ctx->host,
-                           "port '%s' is not contiguous (a view with "
-                           "strides cannot drive it)",
-                           port);
-      return NULL;
-    }
-    expect *= b->shape[d];
-  }
-  return b->data;
+  return lam_plugin_port(stim__api, ctx, index, port, dtype, n);
 }
 
 void *stim__alloc(lam_model_ctx *ctx, int64_t n, size_t size) {
-  if (n < 1)
-    n = 1;
-  if ((uint64_t)n > SIZE_MAX / size) {
-    stim__api->set_error(ctx->host, "%lld elements of %zu bytes overflow",
-                         (long long)n, size);
-    return NULL;
-  }
-  void *p = stim__api->alloc((size_t)n * size);
-  if (!p)
-    stim__api->set_error(ctx->host, "out of memory (%lld x %zu bytes)",
-                         (long long)n, size);
-  return p;
+  return lam_plugin_alloc(stim__api, ctx, n, size);
 }
 
 void stim__rng_seed(const lam_model_ctx *ctx, lam_rng *rng, int64_t n,
