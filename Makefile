@@ -98,7 +98,7 @@ $(BUILD)/lib/pkgconfig/lamina.pc: scripts/lamina.pc.in Makefile
 	  -e 's|^includedir=.*|includedir=$(CURDIR)/core/include|' $< > $@
 
 # ---- tests -------------------------------------------------------------------
-$(BUILD)/tests/core/%.t: tests/core/%.c tests/tap.h tests/good.h $(LIB)
+$(BUILD)/tests/core/%.t: tests/core/%.c tests/tap.h tests/good.h tests/tmpfiles.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< -L$(BUILD)/lib -llamina -lm \
 	  -Wl,-rpath,'$$ORIGIN/../../lib'
@@ -120,7 +120,7 @@ ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 $(ASAN_DIR)/obj/%.o: core/%.c $(HEADERS) $(wildcard core/*_int.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -fPIC -c $< -o $@
-$(ASAN_DIR)/tests/core/%.t: tests/core/%.c tests/tap.h tests/good.h $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o)
+$(ASAN_DIR)/tests/core/%.t: tests/core/%.c tests/tap.h tests/good.h tests/tmpfiles.h $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(ASAN_FLAGS) -Itests -o $@ $< \
 	  $(LIB_SRC:core/%.c=$(ASAN_DIR)/obj/%.o) $(LIB_LIBS)

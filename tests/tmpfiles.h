@@ -1,6 +1,6 @@
 /*
  * tmpfiles.h - a scratch directory for the C tests of the file readers
- * (tests/core/idx.c, csv.c): tmp_begin() makes a fresh mkdtemp directory,
+ * (tests/core/idx.c, csv.c, npy.c): tmp_begin() makes a fresh mkdtemp directory,
  * P(name) is a path inside it, tmp_end() removes it.  Header-only, like
  * tap.h; include tap.h first.
  */

@@ -8,40 +8,12 @@
  */
 #include "lamina.h"
 #include "tap.h"
+#include "tmpfiles.h"
 
 #include <dirent.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static char dir[64];
-
-static const char *P(const char *name) {
-  static char buf[4][256];
-  static int k = 0;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-  return buf[k];
-}
-
-static void write_bytes(const char *path, const void *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return;
-  fwrite(p, 1, n, f);
-  fclose(f);
-}
-
-static uint8_t *read_bytes(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *p = malloc((size_t)len + 1);
-  *n = fread(p, 1, (size_t)len, f);
-  fclose(f);
-  return p;
-}
 
 /* The deterministic test pattern (mirrored by the Python snippets). */
 static double pattern(int32_t dtype, int64_t i) {
@@ -70,7 +42,7 @@ static int same(const lam_buf *a, const lam_buf *b) {
 }
 
 static int no_temp_files(void) {
-  DIR *d = opendir(dir);
+  DIR *d = opendir(tmp_dir_);
   struct dirent *e;
   int clean = 1;
   while (d && (e = readdir(d)))
@@ -441,7 +413,7 @@ static void test_npz(void) {
 
 static int py(const char *code) {
   char script[300];
-  snprintf(script, sizeof script, "%s/t.py", dir);
+  snprintf(script, sizeof script, "%s/t.py", tmp_dir_);
   FILE *f = fopen(script, "w");
   if (!f) return -1;
   fprintf(f,
@@ -458,7 +430,7 @@ static int py(const char *code) {
           "sys.argv[1]", code);
   fclose(f);
   char cmd[600];
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s 2>&1", script, dir);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s 2>&1", script, tmp_dir_);
   return system(cmd);
 }
 
@@ -555,19 +527,13 @@ static void test_numpy(void) {
 
 int main(void) {
   tap_plan(96);
-  snprintf(dir, sizeof dir, "/tmp/lamina-npy-XXXXXX");
-  if (!mkdtemp(dir)) {
-    printf("Bail out! mkdtemp failed\n");
-    return 1;
-  }
+  if (tmp_begin("npy")) return 1;
   test_npy_roundtrip();
   test_npy_strided();
   test_npy_overwrite();
   test_npy_crafted();
   test_npz();
   test_numpy();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) diag("could not remove %s", dir);
+  tmp_end();
   return tap_done();
 }
