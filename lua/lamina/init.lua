@@ -23,10 +23,6 @@ function lam.build_info() return ffi.string(C.lam_build_info()) end
 lam.buf = bufm
 lam.sim = setmetatable({ Sim = simm.Sim }, { __call = function(_, opts) return simm.new(opts) end })
 lam.context = context
-lam.data = require "lamina.data"
-lam.spikes = require "lamina.spikes"
-lam.readout = require "lamina.readout"
-lam.metrics = require "lamina.metrics"
 -- NumPy files: lam.save / lam.load (.npy), lam.savez / lam.loadz /
 -- lam.npz_names (.npz); relative output names go into the run directory.
 lam.io = require "lamina.io"
@@ -35,8 +31,24 @@ lam.savez, lam.loadz, lam.npz_names = lam.io.savez, lam.io.loadz, lam.io.npz_nam
 -- The path an output file named `name` gets (the run directory under
 -- `lamina run`, else the working directory).
 lam.output = context.resolve
--- SVG figures: lam.plot.lines / raster / heatmap / scatter (docs/plot.md).
-lam.plot = require "lamina.plot"
+
+-- The larger libraries load on first use (lam.plot.lines(...) works as
+-- if they were loaded here): a short script, such as each point of a
+-- sweep, does not pay for parsing what it never calls.
+local lazy = {
+  data = "lamina.data",         -- generators and loaders (docs/data.md)
+  spikes = "lamina.spikes",     -- spike-train statistics (docs/reservoir.md)
+  readout = "lamina.readout",   -- readouts (docs/reservoir.md)
+  metrics = "lamina.metrics",   -- NRMSE, R², memory capacity ...
+  plot = "lamina.plot",         -- SVG figures: lines / raster / heatmap / scatter (docs/plot.md)
+}
+setmetatable(lam, { __index = function(t, k)
+  local m = lazy[k]
+  if not m then return nil end
+  local v = require(m)
+  rawset(t, k, v)
+  return v
+end })
 
 -- The root seed of this run (--seed, or the fixed default 1).
 function lam.seed() return context.seed end
