@@ -41,6 +41,7 @@ typedef struct inst {
   int64_t next_due;            /* next tick at which the model steps */
   int64_t steps;               /* steps taken since creation or reset */
   int64_t check_left;          /* steps until the next divergence check */
+  int64_t check_period;        /* steps between checks in this run */
   int32_t created;             /* create() succeeded: destroy() is due */
 } inst;
 
@@ -146,7 +147,7 @@ lam_sim *lam_sim_new(lam_registry *reg, double dt, uint64_t seed) {
   s->reg = reg;
   s->dt = dt;
   s->seed = seed;
-  s->check_every = 1;
+  s->check_every = -1; /* automatic, see check_period_of */
   lam__registry_ref(reg, +1);
   return s;
 }
@@ -782,7 +783,9 @@ int lam_sim_at_record(lam_sim *s, int64_t tick, lam_rec *rec, int32_t on) {
 }
 
 int lam_sim_set_check(lam_sim *s, int64_t every) {
-  if (!s || every < 0) return lam_set_error(LAM_EINVAL, "check every %lld: expected >= 0", (long long)every);
+  if (!s || every < -1)
+    return lam_set_error(LAM_EINVAL, "check every %lld: expected >= 0, or -1 (automatic)",
+                         (long long)every);
   s->check_every = every;
   return LAM_OK;
 }
@@ -900,6 +903,22 @@ static void run_players(lam_sim *s, int64_t t) {
   }
 }
 
+/* Steps between divergence checks of model m: the sim's setting, or in
+ * automatic mode (-1) every step for models whose checked ports hold at
+ * most LAM_CHECK_BUDGET elements, and for larger ones every k steps so
+ * that the scan stays near that many elements per step (a 4000-neuron
+ * network with three checked state vectors: every 3rd step).  The scan
+ * costs about as much as a simple model's own step per element, so
+ * without the bound it would dominate big models' step time. */
+#define LAM_CHECK_BUDGET 4096
+static int64_t check_period_of(const lam_sim *s, const inst *m) {
+  if (!m->ncheck || s->check_every == 0) return 0;
+  if (s->check_every > 0) return s->check_every;
+  int64_t n = 0;
+  for (int32_t k = 0; k < m->ncheck; k++) n += m->ports[m->check[k]]->size;
+  return n <= LAM_CHECK_BUDGET ? 1 : (n + LAM_CHECK_BUDGET - 1) / LAM_CHECK_BUDGET;
+}
+
 int lam_sim_run(lam_sim *s, int64_t n) {
   if (!s) return lam_set_error(LAM_EINVAL, "run: sim is NULL");
   if (n < 0) return lam_set_error(LAM_EINVAL, "run: %lld ticks, expected >= 0", (long long)n);
@@ -939,14 +958,14 @@ resume:
   recorder *const recs = s->recs;
   const int32_t nrecs = s->nrecs;
   const int32_t nplayers = s->nplayers;
-  const int64_t check_every = s->check_every;
   int32_t ncopy = 0;
   for (int32_t i = 0; i < nlinks; i++) ncopy += !links[i].alias;
-  /* A countdown replaces `steps % check_every == 0` (a 64-bit division per
+  /* A countdown replaces `steps % period == 0` (a 64-bit division per
    * model-step); it fires after the same steps. */
   for (int32_t i = 0; i < nm; i++) {
     inst *m = mods[i];
-    m->check_left = check_every && m->ncheck ? check_every - m->steps % check_every : INT64_MAX;
+    int64_t k = m->check_period = check_period_of(s, m);
+    m->check_left = k ? k - m->steps % k : INT64_MAX;
   }
   /* The next tick with an action or a recorder sample: one compare per
    * tick instead of walking the lists. */
@@ -992,7 +1011,7 @@ resume:
       m->next_due += m->period;
       m->steps++;
       if (--m->check_left == 0) {
-        m->check_left = check_every;
+        m->check_left = m->check_period;
         if (!ports_finite(m) && (rc = diverged(s, m, t))) {
           s->tick = t;
           goto out;

@@ -354,7 +354,10 @@ int lam_sim_at_record(lam_sim *sim, int64_t tick, lam_rec *rec, int32_t on);
 
 /* Checks checked ports (float OUT and STATE ports without
  * LAM_PORT_NOCHECK) for NaN/Inf after every `every`-th step of each model;
- * 0 disables checks.  Default 1. */
+ * 0 disables checks.  The default, -1, is automatic: every step for a
+ * model whose checked ports hold at most 4096 elements, and every
+ * ceil(elements / 4096) steps for larger ones, so the scan never costs
+ * more than about 4096 elements per model-step. */
 int lam_sim_set_check(lam_sim *sim, int64_t every);
 /* Progress: lam_sim_run draws a progress bar on stderr while the tick count
  * moves towards `end_tick`, if stderr is a terminal, the run lasts longer

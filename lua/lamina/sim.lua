@@ -34,7 +34,7 @@ local M = { registry = get_registry }
 
 local function is_int(x) return type(x) == "number" and x == math.floor(x) and x > -2^53 and x < 2^53 end
 
--- lam.sim{ dt = 0.1, seed = 1, check_every = 1 }
+-- lam.sim{ dt = 0.1, seed = 1, check_every = -1 (automatic; 0 off; k: every k steps) }
 function M.new(opts)
   opts = opts or {}
   for k in pairs(opts) do

@@ -4,7 +4,7 @@
 -- and reproducibility, using the real stim plugin.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(19)
+tap.plan(22)
 
 local sim = lam.sim { dt = 0.5, seed = 3 }
 sim:add("s", "stim.sine", { channels = 1, amplitude = 1, freq = 0, phase = math.pi / 2, offset = 0 })
@@ -65,4 +65,19 @@ end
 tap.ok(ou(5) == ou(5), "same seed gives byte-identical recordings")
 tap.ok(ou(5) ~= ou(6), "different seeds give different recordings")
 tap.raises(function() lam.sim { dt = 0 } end, "dt = 0", "dt must be > 0")
+-- Automatic divergence checks: every step for small models, every
+-- ceil(n / 4096) steps for big ones (10000 elements: every 3rd step), so
+-- a NaN set at tick 10 is seen after step 11 or step 12 respectively.
+local function nan_at_10(n, check)
+  local s = lam.sim { dt = 1, check_every = check }
+  s:add("o", "stim.ou", { channels = n, tau = 1e9, sigma = 0 })
+  local x = {}
+  for i = 1, n do x[i] = 0 / 0 end
+  s:at_set(10, "o.x", x)
+  local ok, err = pcall(s.run_ticks, s, 100)
+  return not ok and tostring(err) or "no error"
+end
+tap.like(nan_at_10(100), "NaN at tick 10 (t = 10) after step 11", "automatic check: 100 elements, every step")
+tap.like(nan_at_10(10000), "NaN at tick 11 (t = 11) after step 12", "automatic check: 10000 elements, every 3rd step")
+tap.like(nan_at_10(10000, 1), "NaN at tick 10 (t = 10) after step 11", "check_every = 1 checks big models every step")
 tap.done()
