@@ -72,6 +72,7 @@ typedef struct opts {
   int shard_i, shard_n;
   const char *shard_from;      /* "--shard" or the environment variable */
   int status, force, gather, quiet, plan;
+  int no_check;                /* --no-check-models */
   const char *emit;
   const char *out;
   char **kv;
@@ -992,25 +993,10 @@ static int write_point(const char *dir, const lam__point *pt, const char *script
 
 /* Moves an earlier attempt out of the way (kept as attempt-<k> when it
  * got as far as a run.json), then forks `lamina run` for the point. */
-static pid_t launch(const lam__protocol *p, const opts *o, const char *out, const lam__point *pt,
-                    const char *script_sha) {
-  char dir[PATH_MAX], run[PATH_MAX + 16], path[PATH_MAX + 64];
-  point_dir(out, pt, dir, sizeof dir);
-  snprintf(run, sizeof run, "%s/run", dir);
-  snprintf(path, sizeof path, "%s/run.json", run);
-  struct stat sb;
-  if (stat(path, &sb) == 0) {
-    for (int k = 1; k < 100000; k++) {
-      snprintf(path, sizeof path, "%s/attempt-%d", dir, k);
-      if (stat(path, &sb) != 0) {
-        if (rename(run, path) != 0) return -1;
-        break;
-      }
-    }
-  } else if (stat(run, &sb) == 0) {
-    rm_rf(run);
-  }
-  if (write_point(dir, pt, p->script, script_sha, NULL) != 0) return -1;
+/* Starts `lamina run` for one point with its run directory `run` and its
+ * stderr in `err`. */
+static pid_t spawn_point(const lam__protocol *p, const opts *o, const lam__point *pt, const char *run,
+                         const char *err) {
   int n = 12 + pt->nparams + 2 * o->npath;
   char **argv = calloc((size_t)n, sizeof *argv);
   char seed[32];
@@ -1036,18 +1022,178 @@ static pid_t launch(const lam__protocol *p, const opts *o, const char *out, cons
   argv[a++] = "--seed";
   argv[a++] = seed;
   argv[a++] = "--out";
-  argv[a++] = run;
+  argv[a++] = (char *)run;
   argv[a++] = "--quiet";
   for (int i = 0; i < o->npath; i++) {
     argv[a++] = "--plugin-path";
     argv[a++] = o->ppath[i];
   }
-  snprintf(path, sizeof path, "%s/stderr", dir);
-  pid_t pid = spawn(argv, NULL, path, NULL);
+  pid_t pid = spawn(argv, NULL, err, NULL);
   for (int k = 0; k < pt->nparams; k++) free(kv[k]);
   free(kv);
   free(argv);
   return pid;
+}
+
+/* Before any point runs, each queued point's script is run up to its first
+ * sim:run with LAMINA_VALIDATE naming a file: lamina.sim writes there the
+ * message of a model that refused its parameters (sim:add) and stops the
+ * script at its first run.  A refusal stops the sweep (status 2) with the
+ * point and the message; any other failure (a crash, a Lua error) is left
+ * for the real run, where the point is FAILED as usual. */
+/* 64-bit FNV-1a of "key=value", for the set of pairs already checked. */
+static uint64_t pair_hash(const char *key, const char *val) {
+  uint64_t h = 1469598103934665603ull;
+  for (const char *c = key; *c; c++) h = (h ^ (uint8_t)*c) * 1099511628211ull;
+  h = (h ^ '=') * 1099511628211ull;
+  for (const char *c = val; *c; c++) h = (h ^ (uint8_t)*c) * 1099511628211ull;
+  return h | 1; /* 0 marks an empty slot */
+}
+
+/* Inserts h into the open-addressing set (cap a power of two); returns 1
+ * when it was new. */
+static int set_add(uint64_t *set, size_t cap, uint64_t h) {
+  for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    if (set[i] == h) return 0;
+    if (!set[i]) {
+      set[i] = h;
+      return 1;
+    }
+  }
+}
+
+/* A model checks each parameter against its own range, so a point needs
+ * checking only when it brings a (parameter, value) pair no earlier
+ * checked point had: a 10 x 10 grid with 5 replicates needs 10 checks, not
+ * 500.  (Seeds are not parameters here.)  Returns how many were kept. */
+static int cover_points(const lam__plan *plan, const int *queue, int nq, int *keep) {
+  size_t pairs = 1;
+  for (int q = 0; q < nq; q++) pairs += (size_t)plan->points[queue[q]].nparams;
+  size_t cap = 16;
+  while (cap < 2 * pairs) cap *= 2;
+  uint64_t *set = calloc(cap, sizeof *set);
+  int n = 0;
+  for (int q = 0; q < nq; q++) {
+    const lam__point *pt = &plan->points[queue[q]];
+    int fresh = !set || pt->nparams == 0;
+    for (int k = 0; k < pt->nparams && set; k++) {
+      char t[4096];
+      lam__val_text(&pt->params[k].v, t, sizeof t);
+      fresh |= set_add(set, cap, pair_hash(pt->params[k].key, t));
+    }
+    if (fresh && (n == 0 || pt->nparams > 0 || !set)) keep[n++] = queue[q];
+  }
+  free(set);
+  return n;
+}
+
+static int validate_points(const lam__protocol *p, const opts *o, const lam__plan *plan, const int *all,
+                           int nall, int jobs) {
+  if (nall == 0 || o->no_check) return 0;
+  int *queue = calloc((size_t)nall, sizeof *queue);
+  if (!queue) return 1;
+  int nq = cover_points(plan, all, nall, queue);
+  const char *td = getenv("TMPDIR");
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s/lamina-validate-XXXXXX", td && *td ? td : "/tmp");
+  if (!mkdtemp(dir)) {
+    fprintf(stderr, "lamina: cannot make a temporary directory: %s\n", strerror(errno));
+    free(queue);
+    return 1;
+  }
+  pid_t *pids = calloc((size_t)jobs, sizeof *pids);
+  int *which = calloc((size_t)jobs, sizeof *which);
+  int refused = 0, next = 0, active = 0, first_done = 0;
+  char run[PATH_MAX + 32], err[PATH_MAX + 32], msgf[PATH_MAX + 32];
+  while (pids && which && (next < nq || active > 0)) {
+    /* The first point is checked alone: if its script makes no simulation
+     * at all, its parameters reach no model and the others are skipped
+     * (lamina.sim leaves "<file>.sim" when lam.sim is called). */
+    while (active < (first_done ? jobs : 1) && next < nq) {
+      int i = queue[next++];
+      snprintf(run, sizeof run, "%s/%d", dir, i);
+      snprintf(err, sizeof err, "%s/%d.err", dir, i);
+      snprintf(msgf, sizeof msgf, "%s/%d.refused", dir, i);
+      setenv("LAMINA_VALIDATE", msgf, 1);
+      pid_t pid = spawn_point(p, o, &plan->points[i], run, err);
+      unsetenv("LAMINA_VALIDATE");
+      if (pid < 0) continue;
+      int s = 0;
+      while (pids[s]) s++;
+      pids[s] = pid;
+      which[s] = i;
+      active++;
+    }
+    if (!active) break;
+    int st;
+    pid_t pid = waitpid(-1, &st, 0);
+    if (pid < 0) {
+      if (errno == ECHILD) break;
+      continue;
+    }
+    int s = 0;
+    while (s < jobs && pids[s] != pid) s++;
+    if (s == jobs) continue;
+    pids[s] = 0;
+    active--;
+    int i = which[s];
+    snprintf(msgf, sizeof msgf, "%s/%d.refused", dir, i);
+    char *msg = slurp(msgf);
+    if (!first_done) {
+      first_done = 1;
+      char simf[PATH_MAX + 48];
+      struct stat sb;
+      snprintf(simf, sizeof simf, "%s.sim", msgf);
+      if (stat(simf, &sb) != 0) next = nq; /* no simulation: nothing to check */
+    }
+    if (msg && *msg) {
+      if (refused < 5) {
+        const lam__point *pt = &plan->points[i];
+        fprintf(stderr, "lamina: %s: point %d (%s", p->file, i, pt->id);
+        for (int k = 0; k < pt->nparams; k++) {
+          char t[256];
+          lam__val_text(&pt->params[k].v, t, sizeof t);
+          fprintf(stderr, "%s%s=%s", k ? ", " : ": ", pt->params[k].key, t);
+        }
+        fprintf(stderr, "): %s\n", msg);
+      }
+      refused++;
+    }
+    free(msg);
+  }
+  if (refused > 5) fprintf(stderr, "lamina: ... and %d more points\n", refused - 5);
+  if (refused)
+    fprintf(stderr, "lamina: a model refused the parameters of %d checked point%s (every point with "
+            "the refused values would fail the same way); nothing was run\n", refused,
+            refused == 1 ? "" : "s");
+  free(pids);
+  free(which);
+  free(queue);
+  rm_rf(dir);
+  return refused ? 2 : 0;
+}
+
+static pid_t launch(const lam__protocol *p, const opts *o, const char *out, const lam__point *pt,
+                    const char *script_sha) {
+  char dir[PATH_MAX], run[PATH_MAX + 16], path[PATH_MAX + 64];
+  point_dir(out, pt, dir, sizeof dir);
+  snprintf(run, sizeof run, "%s/run", dir);
+  snprintf(path, sizeof path, "%s/run.json", run);
+  struct stat sb;
+  if (stat(path, &sb) == 0) {
+    for (int k = 1; k < 100000; k++) {
+      snprintf(path, sizeof path, "%s/attempt-%d", dir, k);
+      if (stat(path, &sb) != 0) {
+        if (rename(run, path) != 0) return -1;
+        break;
+      }
+    }
+  } else if (stat(run, &sb) == 0) {
+    rm_rf(run);
+  }
+  if (write_point(dir, pt, p->script, script_sha, NULL) != 0) return -1;
+  snprintf(path, sizeof path, "%s/stderr", dir);
+  return spawn_point(p, o, pt, run, path);
 }
 
 /* After a child: records a death the child could not report. */
@@ -1095,7 +1241,7 @@ static int usage(void) {
   fprintf(stderr,
           "usage: lamina sweep PROTOCOL.yaml [key=value ...] [-j N] [--shard I/N] [--force]\n"
           "                    [--status] [--gather] [--plan] [--emit slurm|parallel] [--out DIR]\n"
-          "                    [--plugin-path DIR] [--quiet]\n"
+          "                    [--plugin-path DIR] [--no-check-models] [--quiet]\n"
           "see docs/protocols.md\n");
   return 2;
 }
@@ -1149,6 +1295,8 @@ static int parse_args(int argc, char **argv, opts *o) {
       o->status = 1;
     } else if (!strcmp(a, "--force")) {
       o->force = 1;
+    } else if (!strcmp(a, "--no-check-models")) {
+      o->no_check = 1;
     } else if (!strcmp(a, "--gather")) {
       o->gather = 1;
     } else if (!strcmp(a, "--plan")) {
@@ -1314,6 +1462,8 @@ static int run_sweep(const lam__protocol *p, const opts *o, const char *out, con
     rc = 2;
     goto done;
   }
+  int jobs = o->jobs ? o->jobs : ncores();
+  if ((rc = validate_points(p, o, plan, queue, nq, jobs))) goto done;
   if (write_plan(p, out, plan, script_sha)) {
     rc = 1;
     goto done;
@@ -1321,7 +1471,6 @@ static int run_sweep(const lam__protocol *p, const opts *o, const char *out, con
   if (plan->merged && !o->quiet)
     fprintf(stderr, "lamina: %d duplicate point%s (same parameters and seed) will run once\n", plan->merged,
             plan->merged == 1 ? "" : "s");
-  int jobs = o->jobs ? o->jobs : ncores();
   slot *slots = calloc((size_t)jobs, sizeof *slots);
   if (!slots) {
     rc = 1;

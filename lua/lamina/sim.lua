@@ -32,6 +32,11 @@ end
 
 local M = { registry = get_registry }
 
+-- Set by `lamina sweep` while it checks each point's parameters against
+-- the models before running any point (core/sweep.c, validate_points).
+local validate_file = os.getenv("LAMINA_VALIDATE")
+if validate_file == "" then validate_file = nil end
+
 local function is_int(x) return type(x) == "number" and x == math.floor(x) and x > -2^53 and x < 2^53 end
 
 -- lam.sim{ dt = 0.1, seed = 1, check_every = -1 (automatic; 0 off; k: every k steps) }
@@ -50,6 +55,11 @@ function M.new(opts)
   if seed == nil then seed = context.seed end
   if not (is_int(seed) and seed >= 0) and not (type(seed) == "cdata") then
     core.fail("lam.sim: seed = " .. tostring(seed) .. ", expected a non-negative integer")
+  end
+  if validate_file then
+    -- Tells `lamina sweep` this script makes simulations (see validate_file).
+    local f = io.open(validate_file .. ".sim", "w")
+    if f then f:close() end
   end
   local reg = get_registry()
   local p = core.checkptr(C.lam_sim_new(reg, dt, ffi.cast("uint64_t", seed)), "lam.sim")
@@ -113,7 +123,13 @@ function Sim:add(name, model, params, opts)
   end
   local period = opts.period or 1
   if not is_int(period) then core.fail("add " .. name .. ": period = " .. tostring(period) .. ", expected an integer >= 1") end
-  core.check(C.lam_sim_add(self._s, name, model, args, #keys, period))
+  local rc = C.lam_sim_add(self._s, name, model, args, #keys, period)
+  if rc ~= 0 and validate_file then
+    -- `lamina sweep` asks which points a model would refuse (see below).
+    local f = io.open(validate_file, "w")
+    if f then f:write(ffi.string(C.lam_last_error())) f:close() end
+  end
+  core.check(rc)
   if self._info then
     -- The model's instance id keys all its random streams (with the root
     -- seed): run.json lists it as the model's derived seed.
@@ -298,6 +314,9 @@ end
 
 -- Advances n ticks, stopping at each Lua event.
 function Sim:run_ticks(n)
+  -- Under `lamina sweep`'s check of its points (LAMINA_VALIDATE names a
+  -- file), the models have been added by now: stop here.
+  if validate_file then error("lamina: stopped at the first run (checking the sweep's parameters)", 0) end
   if not is_int(n) or n < 0 then core.fail("run: " .. tostring(n) .. " ticks; expected an integer >= 0") end
   local s = self._s
   local cur = self:tick()
