@@ -55,16 +55,15 @@ lam_rec *lam__rec_new(const lam_buf *port, int32_t port_flags, int64_t every,
 /* Closes a stream (final file names) and frees. */
 void lam__rec_free(lam_rec *rec);
 /* Makes room for every sample the recorder can take in ticks [t0, t1)
- * (dense) or for one full port of events (spikes), so that sampling inside
- * the step loop never allocates. */
+ * (dense, memory), or for at least one more sample (spikes: a full port of
+ * events; streams: by writing out a full chunk), so that sampling inside
+ * the step loop never allocates or writes. */
 int lam__rec_reserve(lam_rec *rec, int64_t t0, int64_t t1);
-/* Doubles a spike recorder's storage until one full port of events fits. */
-int lam__rec_grow(lam_rec *rec);
 /* The next tick >= t at which the recorder samples, or INT64_MAX. */
 int64_t lam__rec_next(const lam_rec *rec, int64_t t);
 /* Takes one sample of `port` at tick t (room was reserved).  Returns 0,
- * 1 when a spike recorder in memory needs lam__rec_grow before its next
- * sample, or a negative status when a stream's write failed. */
+ * or 1 when there is no room for another sample: the loop must pause and
+ * call lam__rec_reserve before this recorder samples again. */
 int lam__rec_sample(lam_rec *rec, const lam_buf *port, int64_t t);
 /* Writes a stream's pending chunk to its files (no-op for memory). */
 int lam__rec_flush(lam_rec *rec);

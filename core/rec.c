@@ -7,15 +7,14 @@
  *   dense, stream    rows and ticks appended to two .npy files
  *   spikes, stream   indices and ticks appended to two .npy files
  *
- * Nothing here allocates inside the step loop.  Dense memory recorders
- * reserve, before a run, exactly the samples that run can take.  A spike
- * recorder cannot know how many events will come, so it keeps room for one
- * full port of events after every sample and, when that room runs out,
- * asks the loop (return value 1 of lam__rec_sample) to pause after the
- * current tick so that lam__rec_grow can double its storage outside the
- * loop.  Streaming recorders own one fixed chunk and write it out when it
- * is full (a write, not an allocation), so memory stays bounded whatever
- * the length of the recording.
+ * Nothing here allocates or writes files inside the step loop.  Dense
+ * memory recorders reserve, before a run, exactly the samples that run can
+ * take.  The others keep room for one more sample (one full port of
+ * events for a spike port) and, when that room runs out, ask the loop
+ * (return value 1 of lam__rec_sample) to pause after the current tick;
+ * lam__rec_reserve then makes room outside the loop: a spike recorder in
+ * memory doubles its storage, a streaming recorder writes out its one
+ * fixed chunk, so a stream's memory stays bounded whatever its length.
  *
  * Growing replaces the storage buffer instead of reallocating it in place:
  * views handed out earlier (lam_rec_data) keep the old storage alive and
@@ -158,6 +157,9 @@ int64_t lam__rec_next(const lam_rec *r, int64_t t) {
   return r->active && !r->closed ? window_next(r, t) : INT64_MAX;
 }
 
+/* Room one sample may take: a row, or one event per port element. */
+static int64_t room_needed(const lam_rec *r) { return r->spikes ? r->port_size : 1; }
+
 /* Number of samples the recorder can take in [t0, t1): an action may
  * switch it on during the run, so the bound ignores `active`. */
 static int64_t samples_in(const lam_rec *r, int64_t t0, int64_t t1) {
@@ -167,11 +169,22 @@ static int64_t samples_in(const lam_rec *r, int64_t t0, int64_t t1) {
   return (end - 1 - first) / r->every + 1;
 }
 
+/* Doubles a spike recorder's storage until one full port of events fits. */
+static int grow_events(lam_rec *r) {
+  int64_t need = r->n + r->port_size;
+  if (need <= r->cap) return LAM_OK;
+  int64_t cap = r->cap ? r->cap * 2 : 1024;
+  while (cap < need) cap *= 2;
+  return resize(r, cap);
+}
+
 int lam__rec_reserve(lam_rec *r, int64_t t0, int64_t t1) {
-  if (r->out || r->closed) return LAM_OK; /* the chunk was made at lam_rec_stream */
+  if (r->closed) return LAM_OK;
+  /* A stream's chunk was made at lam_rec_stream; a full one is written. */
+  if (r->out) return r->cap - r->n < room_needed(r) ? lam__rec_flush(r) : LAM_OK;
   if (r->spikes) {
     if (samples_in(r, t0, t1) == 0 || r->cap - r->n >= r->port_size) return LAM_OK;
-    return lam__rec_grow(r);
+    return grow_events(r);
   }
   int64_t need = r->n + samples_in(r, t0, t1);
   if (need <= r->cap) return LAM_OK;
@@ -180,13 +193,6 @@ int lam__rec_reserve(lam_rec *r, int64_t t0, int64_t t1) {
   return resize(r, cap);
 }
 
-int lam__rec_grow(lam_rec *r) {
-  int64_t need = r->n + r->port_size;
-  if (need <= r->cap) return LAM_OK;
-  int64_t cap = r->cap ? r->cap * 2 : 1024;
-  while (cap < need) cap *= 2;
-  return resize(r, cap);
-}
 
 /* Appends the events of one spike port at tick t; returns the count. */
 static int64_t take_spikes(lam_rec *r, const lam_buf *port, int64_t t) {
@@ -236,12 +242,11 @@ int lam__rec_sample(lam_rec *r, const lam_buf *port, int64_t t) {
     ((int64_t *)r->ticks->data)[r->n] = t;
     r->n++;
   }
-  /* Room for the next sample: a full chunk is written out (streams) or
-   * the loop is asked to pause so the storage can grow (spike memory). */
-  int64_t room = r->spikes ? r->port_size : 1;
-  if (r->cap - r->n >= room) return 0;
-  if (r->out) return lam__rec_flush(r);
-  return r->spikes ? 1 : 0;
+  /* No room for another sample: the loop pauses after this tick, and
+   * lam__rec_reserve makes room outside it (a stream writes its chunk, a
+   * spike recorder grows).  A dense memory recorder never gets here: it
+   * reserved the whole run. */
+  return r->cap - r->n < room_needed(r);
 }
 
 int lam__rec_flush(lam_rec *r) {

@@ -930,13 +930,17 @@ int lam_sim_run(lam_sim *s, int64_t n) {
   double t0 = draw ? now_s() : 0;
   int64_t tick0 = s->tick, drawn = 0;
   int rc = LAM_OK;
-  /* A spike recorder that fills up pauses the loop after the current tick
-   * and the run resumes here, so that it grows outside the loop. */
+  /* A recorder without room for another sample (a spike recorder or a
+   * stream's chunk filled up) pauses the loop after the current tick and
+   * the run resumes here, where it makes room outside the loop. */
 resume:
   /* Everything that could allocate happens here, before the loop. */
   for (int32_t i = 0; i < s->nrecs; i++) {
     recorder *r = &s->recs[i];
-    if ((rc = lam__rec_reserve(r->rec, s->tick, end))) goto out;
+    if ((rc = lam__rec_reserve(r->rec, s->tick, end))) {
+      rc = lam_set_error(rc, "%s: %s", r->path, lam_last_error());
+      goto out;
+    }
     r->next = lam__rec_next(r->rec, s->tick);
   }
   /* A copying link delivers the writer's current value before the reader's
@@ -1032,14 +1036,7 @@ resume:
       for (int32_t i = 0; i < nrecs; i++) {
         recorder *r = &recs[i];
         if (r->next == t) {
-          int src = lam__rec_sample(r->rec, r->m->ports[r->port], t);
-          if (__builtin_expect(src < 0, 0)) {
-            s->tick = t;
-            s->failed = 1;
-            rc = lam_set_error(src, "%s at tick %lld: %s", r->path, (long long)t, lam_last_error());
-            goto out;
-          }
-          full |= src;
+          full |= lam__rec_sample(r->rec, r->m->ports[r->port], t);
           r->next = lam__rec_next(r->rec, t + 1);
         }
         if (r->next < next_rec) next_rec = r->next;
