@@ -31,6 +31,7 @@
 #ifndef LAM_CDEF_GEN
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #endif
 
 #ifdef __cplusplus
@@ -371,6 +372,44 @@ typedef const lam_plugin_desc *(*lam_plugin_init_fn)(const lam_host_info *host,
                                                      char *err, size_t errlen);
 
 /* ---- Helpers for plugin code (inline: nothing here is part of the ABI) */
+
+/* Bytes of the host API table a plugin needs when `field` is the last
+ * entry it calls: LAM_API_NEEDED(buf_free). */
+#define LAM_API_NEEDED(field) \
+  (offsetof(lam_host_api, field) + sizeof(((lam_host_api *)0)->field))
+
+/* The usual checks of lamina_plugin_init: host info present, the same ABI
+ * major and a high enough minor, an API table reaching `api_needed` bytes
+ * (the host fills every entry inside its table).  Returns host->api, or
+ * NULL with "<plugin>: why" in err (err may be NULL). */
+static inline const lam_host_api *lam_plugin_handshake(const lam_host_info *host,
+                                                       const char *plugin, size_t api_needed,
+                                                       char *err, size_t errlen) {
+  char dummy[1];
+  if (!err || errlen == 0) err = dummy, errlen = sizeof dummy;
+  if (!host || host->struct_size < offsetof(lam_host_info, abi_minor_max) +
+                                       sizeof host->abi_minor_max) {
+    snprintf(err, errlen, "%s: host info missing or too small", plugin);
+    return NULL;
+  }
+  if (host->abi_major != LAM_ABI_MAJOR) {
+    snprintf(err, errlen, "%s: built for plugin ABI major %d, host offers major %d", plugin,
+             (int)LAM_ABI_MAJOR, (int)host->abi_major);
+    return NULL;
+  }
+  if (host->abi_minor_max < LAM_ABI_MINOR) {
+    snprintf(err, errlen, "%s: needs plugin ABI minor %d, host offers at most %d", plugin,
+             (int)LAM_ABI_MINOR, (int)host->abi_minor_max);
+    return NULL;
+  }
+  const lam_host_api *api = host->api;
+  if (!api || host->api_size < api_needed || api->struct_size < api_needed) {
+    snprintf(err, errlen, "%s: host API table too small (%zu bytes, %s needs %zu)", plugin,
+             api ? api->struct_size : (size_t)0, plugin, api_needed);
+    return NULL;
+  }
+  return api;
+}
 
 /* The name of a dtype ("f32", ...), "?" for others. */
 static inline const char *lam_plugin_dtype_name(int32_t t) {

@@ -306,35 +306,11 @@ static const lam_plugin_desc desc = {
     .models = models,
 };
 
-#define KUR_API_NEEDED                                                         \
-  (offsetof(lam_host_api, dgemv) + sizeof(((lam_host_api *)0)->dgemv))
-
 LAM_PLUGIN_EXPORT const lam_plugin_desc *
 lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen) {
-  char dummy[1];
-  if (!err || errlen == 0) {
-    err = dummy;
-    errlen = sizeof dummy;
-  }
-  if (!host || host->struct_size < offsetof(lam_host_info, abi_minor_max) +
-                                       sizeof host->abi_minor_max) {
-    snprintf(err, errlen, "kuramoto: host info missing or too small");
-    return NULL;
-  }
-  if (host->abi_major != LAM_ABI_MAJOR || host->abi_minor_max < LAM_ABI_MINOR) {
-    snprintf(err, errlen, "kuramoto: needs plugin ABI %d.%d, host offers %d.%d",
-             (int)LAM_ABI_MAJOR, (int)LAM_ABI_MINOR, (int)host->abi_major,
-             (int)host->abi_minor_max);
-    return NULL;
-  }
-  const lam_host_api *api = host->api;
-  if (!api || host->api_size < KUR_API_NEEDED ||
-      api->struct_size < KUR_API_NEEDED || !api->alloc || !api->free ||
-      !api->set_error || !api->rng_init || !api->rng_normal ||
-      !api->rng_uniform || !api->buf_new || !api->buf_free || !api->dgemm) {
-    snprintf(err, errlen, "kuramoto: host API table lacks a function it uses");
-    return NULL;
-  }
+  /* dgemv is the last api function the plugin uses. */
+  const lam_host_api *api = lam_plugin_handshake(host, "kuramoto", LAM_API_NEEDED(dgemv), err, errlen);
+  if (!api) return NULL;
   kur__api = api;
   return &desc;
 }

@@ -61,32 +61,9 @@ static const lam_plugin_desc desc = {
 const lam_plugin_desc *lamina_plugin_init(const lam_host_info *host,
                                           char *err, size_t errlen) {
   char dummy[1];
-  if (!err || errlen == 0) {
-    err = dummy;
-    errlen = sizeof dummy;
-  }
-  if (!host || host->struct_size < offsetof(lam_host_info, abi_minor_max) +
-                                       sizeof host->abi_minor_max) {
-    snprintf(err, errlen, "reservoir: host info missing or too small");
-    return NULL;
-  }
-  if (host->abi_major != LAM_ABI_MAJOR) {
-    snprintf(err, errlen,
-             "reservoir: built for plugin ABI major %d, host offers major %d",
-             (int)LAM_ABI_MAJOR, (int)host->abi_major);
-    return NULL;
-  }
-  if (host->abi_minor_max < LAM_ABI_MINOR) {
-    snprintf(err, errlen,
-             "reservoir: needs plugin ABI minor %d, host offers at most %d",
-             (int)LAM_ABI_MINOR, (int)host->abi_minor_max);
-    return NULL;
-  }
-  /* The ESN's batched and dense paths need the BLAS entries. */
-  if (!host->api || !LAM_API_HAS(host->api, sgemv)) {
-    snprintf(err, errlen, "reservoir: host API table too old (no BLAS)");
-    return NULL;
-  }
+  if (!err || errlen == 0) err = dummy, errlen = sizeof dummy;
+  /* The ESN's batched and dense paths need the BLAS entries (sgemv last). */
+  if (!lam_plugin_handshake(host, "reservoir", LAM_API_NEEDED(sgemv), err, errlen)) return NULL;
   resv__api = host->api;
   size_t n = 0;
   for (; model_defs[n]; n++) {

@@ -322,48 +322,11 @@ static const lam_plugin_desc desc = {
     .models = models,
 };
 
-/* The last api function the plugin uses; the table must reach past it. */
-#define STIM_API_NEEDED                                                        \
-  (offsetof(lam_host_api, buf_free) + sizeof(((lam_host_api *)0)->buf_free))
-
 LAM_PLUGIN_EXPORT const lam_plugin_desc *
 lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen) {
-  char dummy[1];
-  if (!err || errlen == 0) {
-    err = dummy;
-    errlen = sizeof dummy;
-  }
-  if (!host || host->struct_size < offsetof(lam_host_info, abi_minor_max) +
-                                       sizeof host->abi_minor_max) {
-    snprintf(err, errlen, "stim: host info missing or too small");
-    return NULL;
-  }
-  if (host->abi_major != LAM_ABI_MAJOR) {
-    snprintf(err, errlen,
-             "stim: built for plugin ABI major %d, host offers major %d",
-             (int)LAM_ABI_MAJOR, (int)host->abi_major);
-    return NULL;
-  }
-  if (host->abi_minor_max < LAM_ABI_MINOR) {
-    snprintf(err, errlen,
-             "stim: needs plugin ABI minor %d, host offers at most %d",
-             (int)LAM_ABI_MINOR, (int)host->abi_minor_max);
-    return NULL;
-  }
-  const lam_host_api *api = host->api;
-  if (!api || host->api_size < STIM_API_NEEDED ||
-      api->struct_size < STIM_API_NEEDED) {
-    snprintf(err, errlen,
-             "stim: host API table too small (%zu bytes, stim needs %zu)",
-             api ? host->api_size : (size_t)0, (size_t)STIM_API_NEEDED);
-    return NULL;
-  }
-  if (!api->alloc || !api->free || !api->set_error || !api->rng_init ||
-      !api->rng_normal || !api->rng_poisson || !api->buf_new ||
-      !api->buf_free) {
-    snprintf(err, errlen, "stim: host API table lacks a function stim uses");
-    return NULL;
-  }
+  /* buf_free is the last api function the plugin uses. */
+  const lam_host_api *api = lam_plugin_handshake(host, "stim", LAM_API_NEEDED(buf_free), err, errlen);
+  if (!api) return NULL;
   stim__api = api;
   return &desc;
 }
