@@ -189,8 +189,9 @@ static const char c_src[] =
     "\n"
     "LAM_PLUGIN_EXPORT const lam_plugin_desc *lamina_plugin_init(const lam_host_info *host, char *err,\n"
     "                                                            size_t errlen) {\n"
-    "  api = host->api;\n"
-    "  return &desc;\n"
+    "  /* ABI version and API table size; buf_new is the last entry this plugin calls. */\n"
+    "  api = lam_plugin_handshake(host, desc.name, LAM_API_NEEDED(buf_new), err, errlen);\n"
+    "  return api ? &desc : NULL;\n"
     "}\n";
 
 static const char makefile[] =

@@ -215,6 +215,7 @@ static const lam_plugin_desc desc = {
 
 LAM_PLUGIN_EXPORT const lam_plugin_desc *lamina_plugin_init(const lam_host_info *host, char *err,
                                                             size_t errlen) {
-  api = host->api;
-  return &desc;
+  /* ABI version and API table size; buf_new is the last entry fhn calls. */
+  api = lam_plugin_handshake(host, desc.name, LAM_API_NEEDED(buf_new), err, errlen);
+  return api ? &desc : NULL;
 }
