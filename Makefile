@@ -34,10 +34,10 @@ CFLAGS_ALL = $(STD) $(WARN) $(OPT) -Icore/include $(PKG_CFLAGS) \
              -DLAM_BUILD_FLAGS='"$(CC) $(OPT)"' $(CFLAGS)
 
 # ---- sources ---------------------------------------------------------------
-LIB_SRC   := $(filter-out core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c core/yaml.c core/plan.c core/sweep.c,$(wildcard core/*.c))
+LIB_SRC   := $(filter-out core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c core/cmdfs.c core/yaml.c core/plan.c core/sweep.c,$(wildcard core/*.c))
 LIB_OBJ   := $(LIB_SRC:core/%.c=$(BUILD)/obj/%.o)
 CMD_SRC   := core/main.c core/lua_host.c core/check.c core/plugin_new.c core/rundir.c \
-             core/yaml.c core/plan.c core/sweep.c
+             core/cmdfs.c core/yaml.c core/plan.c core/sweep.c
 CMD_OBJ   := $(CMD_SRC:core/%.c=$(BUILD)/obj/%.o)
 PLUGINS   := $(notdir $(wildcard plugins/*))
 PLUGIN_SO := $(PLUGINS:%=$(BUILD)/lib/lamina/plugins/%.so)

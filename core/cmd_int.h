@@ -5,6 +5,7 @@
 #ifndef LAM_CMD_INT_H
 #define LAM_CMD_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct lam__run_opts {
@@ -37,6 +38,19 @@ int lam__plugin_check(const char *path, int valgrind);
  * Returns the exit status. */
 int lam__plugin_new(const char *name, const char *dir);
 
+/* File helpers of the command (cmdfs.c).  mkdir -p (0 or -1 with errno);
+ * the whole file as a NUL-terminated malloc'ed string, or NULL; atomic
+ * replacement of `path` (temporary file in the same directory, then
+ * rename; with durable != 0 the file and its directory are fsync'ed),
+ * 0 or -1 with errno; the same for a JSON document (pretty-printed, with
+ * a final newline), and reading one back (NULL when missing or invalid). */
+struct cJSON;
+int lam__mkdirs(const char *path);
+char *lam__slurp(const char *path);
+int lam__write_atomic(const char *path, const char *text, size_t n, int durable);
+int lam__write_json(const char *path, const struct cJSON *j, int durable);
+struct cJSON *lam__read_json(const char *path);
+
 /* The run directory of `lamina run` (rundir.c).  begin creates it (--out
  * DIR, or $LAMINA_RUNS/<script>/<run-id> with LAMINA_RUNS defaulting to
  * "runs"), copies the script, writes run.json with status RUNNING and
@@ -45,7 +59,6 @@ int lam__plugin_new(const char *name, const char *dir);
  * info into run.json and writes it with status COMPLETED, or FAILED with
  * `error`; it takes ownership of info and result and frees r. */
 typedef struct lam__rundir lam__rundir;
-struct cJSON;
 lam__rundir *lam__rundir_begin(const lam__run_opts *o);
 const char *lam__rundir_path(const lam__rundir *r);
 int lam__rundir_end(lam__rundir *r, struct cJSON *info, struct cJSON *result,

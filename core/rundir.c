@@ -67,60 +67,12 @@ static void iso_time(double t, char *out, size_t n) {
   snprintf(out, n, "%s.%03dZ", base, (int)((t - (double)s) * 1000));
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path) {
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-  return 0;
-}
-
-/* Writes text to dir/name atomically (temporary file, fsync, rename). */
-static int write_atomic(const char *dir, const char *name, const char *text) {
-  char tmp[PATH_MAX + 64], dst[PATH_MAX + 64];
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, name);
-  snprintf(dst, sizeof dst, "%s/%s", dir, name);
-  int fd = mkstemp(tmp);
-  if (fd < 0) return -1;
-  (void)fchmod(fd, 0644);
-  size_t n = strlen(text), off = 0;
-  while (off < n) {
-    ssize_t k = write(fd, text + off, n - off);
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0) break;
-    off += (size_t)k;
-  }
-  int bad = off < n || write(fd, "\n", 1) != 1 || fsync(fd) != 0;
-  bad |= close(fd) != 0;
-  if (bad || rename(tmp, dst) != 0) {
-    int e = errno;
-    unlink(tmp);
-    errno = e;
-    return -1;
-  }
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    (void)fsync(dfd);
-    close(dfd);
-  }
-  return 0;
-}
-
-static int save_run_json(lam__rundir *r) {
-  char *text = cJSON_Print(r->run);
-  if (!text) return -1;
-  int rc = write_atomic(r->dir, "run.json", text);
-  if (rc) fprintf(stderr, "lamina: %s/run.json: %s\n", r->dir, strerror(errno));
-  cJSON_free(text);
+/* run.json and result.json: atomic and durable (see the top). */
+static int save_json(lam__rundir *r, const char *name, const cJSON *doc) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/%s", r->dir, name);
+  int rc = lam__write_json(path, doc, 1);
+  if (rc) fprintf(stderr, "lamina: %s: %s\n", path, strerror(errno));
   return rc;
 }
 
@@ -129,13 +81,8 @@ static void previous_status(const char *dir, char *out, size_t n) {
   out[0] = '\0';
   char path[PATH_MAX + 16];
   snprintf(path, sizeof path, "%s/run.json", dir);
-  FILE *f = fopen(path, "rb");
-  if (!f) return;
-  char buf[1 << 16];
-  size_t k = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[k] = '\0';
-  cJSON *j = cJSON_Parse(buf);
+  if (access(path, F_OK) != 0) return;
+  cJSON *j = lam__read_json(path);
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "status");
   snprintf(out, n, "%s", cJSON_IsString(s) ? s->valuestring : "UNREADABLE");
   cJSON_Delete(j);
@@ -145,7 +92,7 @@ static void previous_status(const char *dir, char *out, size_t n) {
  * did not complete; that attempt's files move to DIR/attempt-<k>/, so
  * nothing is ever overwritten. */
 static int prepare_out(const char *dir) {
-  if (make_dirs(dir) != 0) {
+  if (lam__mkdirs(dir) != 0) {
     fprintf(stderr, "lamina: --out %s: cannot create the directory: %s\n", dir, strerror(errno));
     return -1;
   }
@@ -212,7 +159,7 @@ static int new_run_dir(const char *script, char *out, size_t n) {
   if (dot && dot != stem) *dot = '\0';
   char parent[PATH_MAX];
   snprintf(parent, sizeof parent, "%s/%s", base, stem);
-  if (make_dirs(parent) != 0) {
+  if (lam__mkdirs(parent) != 0) {
     fprintf(stderr, "lamina: %s: cannot create the directory: %s\n", parent, strerror(errno));
     return -1;
   }
@@ -424,7 +371,7 @@ lam__rundir *lam__rundir_begin(const lam__run_opts *o) {
   char when[48];
   iso_time(r->t0, when, sizeof when);
   cJSON_AddStringToObject(run, "start", when);
-  if (save_run_json(r)) goto fail;
+  if (save_json(r, "run.json", r->run)) goto fail;
   if (tee_start(r)) {
     fprintf(stderr, "lamina: %s/log: cannot capture the output: %s\n", r->dir, strerror(errno));
     goto fail;
@@ -443,13 +390,10 @@ int lam__rundir_end(lam__rundir *r, cJSON *info, cJSON *result, const char *erro
   tee_stop(r);
   int rc = 0;
   if (result) {
-    char *text = cJSON_Print(result);
-    if (!text || write_atomic(r->dir, "result.json", text) != 0) {
-      fprintf(stderr, "lamina: %s/result.json: %s\n", r->dir, text ? strerror(errno) : "out of memory");
+    if (save_json(r, "result.json", result)) {
       if (!error) error = "result.json could not be written";
       rc = -1;
     }
-    cJSON_free(text);
     cJSON_Delete(result);
   }
   /* The Lua side's findings (sims, recordings, params, plugins) join the
@@ -473,7 +417,7 @@ int lam__rundir_end(lam__rundir *r, cJSON *info, cJSON *result, const char *erro
   cJSON_ReplaceItemInObjectCaseSensitive(r->run, "status",
                                          cJSON_CreateString(error ? "FAILED" : "COMPLETED"));
   if (error) cJSON_AddStringToObject(r->run, "error", error);
-  if (save_run_json(r)) rc = -1;
+  if (save_json(r, "run.json", r->run)) rc = -1;
   if (r->log_fd >= 0) close(r->log_fd);
   cJSON_Delete(r->run);
   free(r);

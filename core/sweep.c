@@ -90,89 +90,6 @@ static double now(void) {
 }
 
 /* ---- files ----------------------------------------------------------------- */
-static int mkdirs(const char *path) {
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return -1;
-  for (char *p = tmp + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *s = malloc(cap);
-  size_t k;
-  while (s && (k = fread(s + n, 1, cap - n - 1, f)) > 0) {
-    n += k;
-    if (cap - n < 2) {
-      char *g = realloc(s, cap * 2);
-      if (!g) {
-        free(s);
-        s = NULL;
-        break;
-      }
-      s = g;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (s) s[n] = '\0';
-  return s;
-}
-
-static cJSON *read_json(const char *path) {
-  char *s = slurp(path);
-  cJSON *j = s ? cJSON_Parse(s) : NULL;
-  free(s);
-  return j;
-}
-
-/* Writes text to path atomically: a unique temporary file in the same
- * directory (several shards may write the same file), fsync (when
- * `durable`), rename. */
-static int write_atomic_(const char *path, const char *text, size_t n, int durable) {
-  char tmp[PATH_MAX + 32];
-  snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
-  int fd = mkstemp(tmp);
-  if (fd < 0) return -1;
-  (void)fchmod(fd, 0644);
-  size_t off = 0;
-  while (off < n) {
-    ssize_t k = write(fd, text + off, n - off);
-    if (k < 0 && errno == EINTR) continue;
-    if (k < 0) break;
-    off += (size_t)k;
-  }
-  int bad = off < n || (durable && fsync(fd) != 0);
-  bad |= close(fd) != 0;
-  if (bad || rename(tmp, path) != 0) {
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
-}
-static int write_atomic(const char *path, const char *text, size_t n) {
-  return write_atomic_(path, text, n, 1);
-}
-
-/* point.json is written without fsync: losing it in a power cut only
- * makes its point INCOMPLETE (run again), and an fsync per point is a
- * measurable part of a trivial point's cost. */
-static int write_json(const char *path, const cJSON *j) {
-  char *s = cJSON_Print(j);
-  if (!s) return -1;
-  size_t n = strlen(s);
-  s[n] = '\n'; /* replaces the NUL: write n + 1 bytes */
-  int rc = write_atomic_(path, s, n + 1, 0);
-  cJSON_free(s);
-  return rc;
-}
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb;
@@ -185,7 +102,7 @@ static int rm_rf(const char *path) { return nftw(path, rm_one, 16, FTW_DEPTH | F
 /* The last non-empty line of a file, without a leading "lamina: ". */
 static void last_line(const char *path, char *out, size_t n) {
   out[0] = '\0';
-  char *s = slurp(path);
+  char *s = lam__slurp(path);
   if (!s) return;
   size_t len = strlen(s);
   while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ')) s[--len] = '\0';
@@ -277,7 +194,7 @@ static int script_params(const char *script, char **ppath, int npath, sparams *o
   int st = 0;
   while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
   int rc = 0;
-  char *text = slurp(list);
+  char *text = lam__slurp(list);
   if (text) {
     out->declared = 1;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -479,9 +396,9 @@ static void point_state_(const lam__protocol *p, const char *out, const lam__poi
   if (lockfd) *lockfd = fd;
   else if (fd >= 0) close(fd);
   snprintf(path, sizeof path, "%s/point.json", dir);
-  cJSON *pj = read_json(path);
+  cJSON *pj = lam__read_json(path);
   snprintf(path, sizeof path, "%s/run/run.json", dir);
-  cJSON *run = read_json(path);
+  cJSON *run = lam__read_json(path);
   const cJSON *status = cJSON_GetObjectItemCaseSensitive(run, "status");
   const cJSON *def = cJSON_GetObjectItemCaseSensitive(pj, "definition");
   const char *st = cJSON_IsString(status) ? status->valuestring : "";
@@ -495,7 +412,7 @@ static void point_state_(const lam__protocol *p, const char *out, const lam__poi
                "parameters changed since)");
     } else {
       snprintf(path, sizeof path, "%s/run/result.json", dir);
-      ps->result = read_json(path);
+      ps->result = lam__read_json(path);
       if (bad_result(ps->result, ps->error, sizeof ps->error) ||
           pin_mismatch(p, run, ps->error, sizeof ps->error)) {
         ps->state = ST_FAILED;
@@ -790,7 +707,7 @@ static int gather(const lam__protocol *p, const char *out, const lam__plan *plan
 /* ---- the plan on disk ----------------------------------------------------------- */
 static int write_plan(const lam__protocol *p, const char *out, const lam__plan *plan, const char *script_sha) {
   char path[PATH_MAX + 32];
-  if (mkdirs(out) != 0) {
+  if (lam__mkdirs(out) != 0) {
     fprintf(stderr, "lamina: %s: cannot create the output directory: %s\n", out, strerror(errno));
     return -1;
   }
@@ -804,7 +721,7 @@ static int write_plan(const lam__protocol *p, const char *out, const lam__plan *
   cJSON_AddNumberToObject(j, "points", plan->npoints);
   cJSON_AddNumberToObject(j, "replicates", p->replicates);
   snprintf(path, sizeof path, "%s/sweep.json", out);
-  int rc = write_json(path, j);
+  int rc = lam__write_json(path, j, 0);
   cJSON_Delete(j);
   size_t cap = 256 + (size_t)plan->npoints * 64, n = 0;
   for (int i = 0; i < plan->npoints; i++) cap += strlen(plan->points[i].canon);
@@ -817,7 +734,7 @@ static int write_plan(const lam__protocol *p, const char *out, const lam__plan *
                           (unsigned long long)pt->seed, pt->canon);
   }
   snprintf(path, sizeof path, "%s/points.tsv", out);
-  rc |= write_atomic(path, s, n);
+  rc |= lam__write_atomic(path, s, n, 1);
   free(s);
   if (rc) fprintf(stderr, "lamina: %s: cannot write the plan: %s\n", out, strerror(errno));
   return rc;
@@ -916,7 +833,7 @@ static int emit(const lam__protocol *p, const opts *o, const char *out, int npoi
   char logs[PATH_MAX + 16], path[PATH_MAX + 64];
   snprintf(logs, sizeof logs, "%s/logs", out_abs);
   /* SLURM does not create the log directory (Hydra #2100): make it now. */
-  if (mkdirs(logs) != 0) {
+  if (lam__mkdirs(logs) != 0) {
     fprintf(stderr, "lamina: %s: %s\n", logs, strerror(errno));
     return 1;
   }
@@ -986,7 +903,10 @@ static int write_point(const char *dir, const lam__point *pt, const char *script
   cJSON_AddStringToObject(j, "definition", def);
   if (error) cJSON_AddStringToObject(j, "error", error);
   snprintf(path, sizeof path, "%s/point.json", dir);
-  int rc = write_json(path, j);
+  /* Without fsync: losing point.json in a power cut only makes its point
+   * INCOMPLETE (run again), and an fsync per point is a measurable part
+   * of a trivial point's cost. */
+  int rc = lam__write_json(path, j, 0);
   cJSON_Delete(j);
   return rc;
 }
@@ -1138,7 +1058,7 @@ static int validate_points(const lam__protocol *p, const opts *o, const lam__pla
     active--;
     int i = which[s];
     snprintf(msgf, sizeof msgf, "%s/%d.refused", dir, i);
-    char *msg = slurp(msgf);
+    char *msg = lam__slurp(msgf);
     if (!first_done) {
       first_done = 1;
       char simf[PATH_MAX + 48];
@@ -1381,7 +1301,7 @@ int lam__sweep_main(int argc, char **argv) {
       char path[PATH_MAX + 16];
       snprintf(path, sizeof path, "%s/points.tsv", out);
       rc = write_plan(p, out, &plan, script_sha);
-      char *text = rc ? NULL : slurp(path);
+      char *text = rc ? NULL : lam__slurp(path);
       if (text) fputs(text, stdout);
       rc = text ? 0 : 1;
       free(text);
@@ -1492,7 +1412,7 @@ static int run_sweep(const lam__protocol *p, const opts *o, const char *out, con
       char dir[PATH_MAX];
       point_dir(out, pt, dir, sizeof dir);
       int fd = -1;
-      if (mkdirs(dir) != 0) {
+      if (lam__mkdirs(dir) != 0) {
         fprintf(stderr, "lamina: %s: %s\n", dir, strerror(errno));
         continue;
       }
