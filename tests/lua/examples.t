@@ -16,7 +16,20 @@ local cases = {
   { "examples/quickstart.lua", "channels=100 seconds=4 --seed 3", zs = 6 },
   { "examples/recording.lua", "channels=20 seconds=2 --seed 3", zs = 1,
     files = { "data.npz", "ou_full.npy", "ou_full.ticks.npy", "summary.npz", "recording.lua" } },
-  { "examples/plot.lua", "", files = { "plot_lines.svg", "plot_raster.svg", "plot_heatmap.svg", "plot_scatter.svg" } },
+  { "examples/plot.lua", "", files = { "plot_lines.svg", "plot_raster.svg", "plot_heatmap.svg", "plot_scatter.svg" },
+    check = function(r, out)
+      -- Each figure is a whole SVG document, and the raster has marks
+      -- (one path per spike, merged only when they share a half pixel).
+      for _, k in ipairs { "lines", "raster", "heatmap", "scatter" } do
+        local f = io.open(out .. "/plot_" .. k .. ".svg")
+        local svg = f and f:read("*a") or ""
+        if f then f:close() end
+        if not (svg:find("^<svg") or svg:find("^<%?xml")) or not svg:find("</svg>%s*$") then
+          return false, "plot_" .. k .. ".svg is a whole SVG document"
+        end
+      end
+      return num(r, "raster_spikes") > 100, "four whole SVG documents, a raster of more than 100 spikes"
+    end },
   { "examples/reservoir/mackey_glass.lua", "", files = { "mg_onestep.svg", "mg_closed_loop.svg" },
     check = function(r) return num(r, "nrmse_onestep") < 2e-3, "one-step NRMSE < 2e-3" end },
   { "examples/reservoir/narma10.lua", "", files = { "narma10.svg" },
@@ -47,7 +60,7 @@ for i, c in ipairs(cases) do
     if math.abs(tonumber(v)) >= 4 then bad[#bad + 1] = k .. " = " .. v end
   end
   if c.check then
-    local ok, good, what = pcall(c.check, res)
+    local ok, good, what = pcall(c.check, res, out)
     tap.ok(ok and good, c[1] .. ": " .. tostring(ok and what or good) .. " (" .. res:gsub("%s+", "") .. ")")
   else
     tap.ok(nz == (c.zs or 0) and #bad == 0, c[1] .. ": " .. nz .. " z-scores in result.json, all |z| < 4 " ..
