@@ -755,6 +755,35 @@ static void test_failures(void) {
   is_int(lam_sim_run(s, 1), LAM_ESTATE, "... a further run refused");
   lam_sim_free(s);
 
+  /* The vectorised scan (ports of 16 or more elements, sixteen lanes and a
+   * tail) finds a NaN or an infinity in every lane and in the tail, and
+   * names its index.  37 elements: two full blocks of 16 and a tail of 5. */
+  {
+    const int64_t where[] = {0, 7, 15, 16, 31, 32, 36};
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    int found = 0, total = 0;
+    for (size_t w = 0; w < sizeof where / sizeof *where; w++)
+      for (size_t v = 0; v < 3; v++) {
+        lam_sim *t = fresh(1, 1);
+        ADD(t, "big", 1, NUM("n", 37));
+        lam_sim_run(t, 2);
+        lam_buf *x = lam_sim_port(t, "big.x");
+        if (x) ((double *)x->data)[where[w]] = bad[v];
+        lam_buf_free(x);
+        char want[64];
+        snprintf(want, sizeof want, "index %lld is %s", (long long)where[w],
+                 v == 0 ? "NaN" : v == 1 ? "+Inf" : "-Inf");
+        total++;
+        found += lam_sim_run(t, 1) == LAM_EDIVERGED && strstr(lam_last_error(), want) != NULL;
+        lam_sim_free(t);
+      }
+    is_int(found, total, "37-element port: NaN, +Inf, -Inf found at each of 7 places");
+    lam_sim *t = fresh(1, 1);
+    ADD(t, "big", 1, NUM("n", 37));
+    is_int(lam_sim_run(t, 50), LAM_OK, "... and finite values are not flagged");
+    lam_sim_free(t);
+  }
+
   /* Error messages that quote an inner error keep it intact. */
   s = fresh(1, 1);
   ADD(s, "a", 1, NUM("gain", 1));
