@@ -875,7 +875,7 @@ static void test_methods_and_state(void) {
 
 int main(void) {
   int status;
-  reg = good_registry(293, &status);
+  reg = good_registry(295, &status);
   if (!reg) return status;
   test_params();
   test_scheduler();
