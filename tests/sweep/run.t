@@ -6,7 +6,7 @@
 package.path = "tests/sweep/?.lua;" .. package.path
 local tap = require "tap"
 local T = require "common"
-tap.plan(32)
+tap.plan(33)
 local dir = T.tmpdir()
 -- a copy of the point script, so the test can change it
 T.spit(dir .. "/point.lua", T.slurp(T.point))
@@ -35,7 +35,8 @@ tap.is(T.run_status(o, by_a[3].id), "COMPLETED", "a = 3 completed")
 tap.is(T.run_status(o, by_a[4].id), "FAILED", "the Lua error is FAILED in its run.json")
 local s5 = T.slurp(o .. "/points/" .. by_a[5].id .. "/point.json") or ""
 tap.like(s5, "killed by signal 11 (Segmentation fault)", "the segfault is recorded in point.json")
-local status = T.sh(T.lamina .. " sweep " .. p .. " --status")
+local status, sst = T.sh(T.lamina .. " sweep " .. p .. " --status")
+tap.is(sst, 1, "--status exits 1 when points failed")
 tap.like(status, "completed  3", "--status: 3 completed")
 tap.like(status, "failed     3", "--status: 3 failed")
 tap.like(status, "deliberate failure for a = 4", "--status shows the Lua error")

@@ -7,7 +7,7 @@
 package.path = "tests/sweep/?.lua;" .. package.path
 local tap = require "tap"
 local T = require "common"
-tap.plan(27)
+tap.plan(29)
 local dir = T.tmpdir()
 local function protocol(name, n, extra)
   local vals = {}
@@ -30,10 +30,11 @@ end
 -- --shard i/3 run one after another into one directory
 local p = protocol("sh", 10)
 local rows = T.plan(p)
-local seen, disjoint, sizes = {}, true, {}
+local seen, disjoint, sizes, polled = {}, true, {}, {}
 for i = 0, 2 do
   local before = points_run(dir .. "/sh")
   T.sh(T.lamina .. " sweep " .. p .. " --shard " .. i .. "/3 -j 2 --quiet")
+  polled[#polled + 1] = select(2, T.sh(T.lamina .. " sweep " .. p .. " --status"))
   local after = points_run(dir .. "/sh")
   local new = 0
   for id in pairs(after) do
@@ -45,6 +46,9 @@ for i = 0, 2 do
   end
   sizes[#sizes + 1] = new
 end
+tap.is(table.concat(polled, " "), "3 3 0", "--status exits 3 while points have not run, 0 when all completed")
+tap.is(select(2, T.sh(T.lamina .. " sweep " .. p .. " --status --shard 0/3")), 0,
+  "--status of a finished shard exits 0")
 tap.is(table.concat(sizes, " "), "4 3 3", "shards 0/3, 1/3, 2/3 run points i, i+3, ... (4, 3, 3 of 10)")
 tap.ok(disjoint, "shards are disjoint")
 local union = true
