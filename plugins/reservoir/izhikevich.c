@@ -293,6 +293,76 @@ const lam_method_def resv__izh_methods[] = {
      .fn = izh_abcd},
     {.name = NULL}};
 
+/* Checkpoints (spk_state.c): the header, then the ports v, u, trace,
+ * count; the spike totals; the step count; the noise stream; the
+ * per-neuron a, b, c, d; the wiring (CSR rows, targets) and weights.
+ * Parameters and wiring are part of the state (they come from the seed),
+ * so a state restores the network it was saved from. */
+typedef struct {
+  char magic[8];
+  int64_t n, ne, nsyn;
+} izh_state_head;
+
+static const char izh_magic[8] = "lamizh1";
+
+static size_t izh_chunks(izh *p, lam_model_ctx *ctx, spk_chunk *c) {
+  static const struct {
+    int q;
+    const char *name;
+  } st[] = {{Q_V, "v"}, {Q_U, "u"}, {Q_TRACE, "trace"}, {Q_COUNT, "count"}};
+  const size_t n = (size_t)p->n, m = (size_t)p->c.nsyn;
+  size_t k = 0;
+  for (int i = 0; i < 4; i++) {
+    double *x = resv__port(ctx, st[i].q, st[i].name, LAM_F64, p->n);
+    if (!x)
+      return 0;
+    c[k++] = (spk_chunk){x, n * 8};
+  }
+  c[k++] = (spk_chunk){p->total, n * 8};
+  c[k++] = (spk_chunk){&p->steps, 8};
+  c[k++] = (spk_chunk){&p->noise, sizeof p->noise};
+  c[k++] = (spk_chunk){p->a, 4 * n * 8};
+  c[k++] = (spk_chunk){p->c.start, (n + 1) * 8};
+  c[k++] = (spk_chunk){p->c.tgt, m * 4};
+  c[k++] = (spk_chunk){p->c.w, m * 8};
+  return k;
+}
+
+static int izh_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
+  izh *p = self;
+  izh_state_head h = {{0}, p->n, p->ne, p->c.nsyn};
+  memcpy(h.magic, izh_magic, sizeof h.magic);
+  spk_chunk c[16];
+  const size_t k = izh_chunks(p, ctx, c);
+  return k ? spk__state_save(ctx, &h, sizeof h, c, k, out) : LAM_EINVAL;
+}
+
+static int izh_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
+  izh *p = self;
+  izh_state_head h;
+  if (spk__state_head(ctx, in, &h, sizeof h, "reservoir.izhikevich") !=
+      LAM_OK)
+    return LAM_EINVAL;
+  if (memcmp(h.magic, izh_magic, sizeof h.magic) != 0 || h.n != p->n ||
+      h.ne != p->ne) {
+    resv__api->set_error(ctx->host, "reservoir.izhikevich: not a state of "
+                         "this network's shape (n %lld, ne %lld expected)",
+                         (long long)p->n, (long long)p->ne);
+    return LAM_EINVAL;
+  }
+  int rc = spk__state_csr(ctx, &p->c, h.nsyn, 0);
+  if (rc != LAM_OK)
+    return rc;
+  spk_chunk c[16];
+  const size_t k = izh_chunks(p, ctx, c);
+  if (!k)
+    return LAM_EINVAL;
+  rc = spk__state_read(ctx, in, sizeof h, c, k, "reservoir.izhikevich");
+  return rc != LAM_OK ? rc
+                      : spk__state_csr_check(ctx, &p->c, 1,
+                                             "reservoir.izhikevich");
+}
+
 const lam_model_def resv__izhikevich_def = {
     .name = "reservoir.izhikevich",
     .doc = "Heterogeneous Izhikevich (2003) network: n neurons, the first ne "
@@ -310,4 +380,6 @@ const lam_model_def resv__izhikevich_def = {
     .reset = izh_reset,
     .step = izh_step,
     .destroy = izh_free,
+    .save_state = izh_save,
+    .load_state = izh_load,
     .flags = LAM_MODEL_STOCHASTIC};

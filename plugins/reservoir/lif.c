@@ -550,13 +550,10 @@ const lam_method_def resv__lif_methods[] = {
      .fn = lif_totals},
     {.name = NULL}};
 
-/* Checkpoints: one u8 buffer, a header (magic, sizes) then, in a fixed
- * order: the ports v, g_e, g_i, trace, count; the refractory ends and
- * spike totals; the step count; the delay ring; the wiring (CSR rows,
- * targets, per-synapse delays if any) and weights; the STDP traces.  The
- * wiring is part of the state, so a state restores the network it was
- * saved from whatever seed the loading instance was created with.
- * Written and read with memcpy (no alignment assumptions). */
+/* Checkpoints (spk_state.c): the header, then in this order the ports v,
+ * g_e, g_i, trace, count; the refractory ends and spike totals; the step
+ * count; the delay ring; the wiring (CSR rows, targets, per-synapse delays
+ * if any) and weights; the STDP traces. */
 typedef struct {
   char magic[8];
   int64_t n, nsyn, nslot, stdp, has_delay, delay0;
@@ -564,52 +561,26 @@ typedef struct {
 
 static const char lif_magic[8] = "lamlif1";
 
-static size_t lif_state_size(const lif_state_head *h) {
-  size_t n = (size_t)h->n, m = (size_t)h->nsyn;
-  return sizeof *h + 8 * 7 * n + 8 + 8 * (size_t)h->nslot * 2 * n *
-         (h->nslot > 1) + 8 * (n + 1) + 4 * m + (h->has_delay ? 2 * m : 0) +
-         8 * m + (h->stdp ? 8 * 2 * n : 0);
-}
-
-static lif_state_head lif_head(const lif *p) {
-  lif_state_head h = {{0}, p->n, p->c.nsyn, p->nslot, p->stdp_on,
-                      p->c.delay != NULL, p->c.delay0};
-  memcpy(h.magic, lif_magic, sizeof h.magic);
-  return h;
-}
-
-/* Copies len bytes model -> buffer when save, else buffer -> model;
- * returns the buffer position after them. */
-static unsigned char *mv(void *mem, unsigned char *buf, size_t len, int save) {
-  if (save)
-    memcpy(buf, mem, len);
-  else
-    memcpy(mem, buf, len);
-  return buf + len;
-}
-
-/* Copies the state between `buf` and the model (whose CSR arrays already
- * have the buffer's sizes): save when `save`. */
-static void lif_state_io(lif *p, double *const *ports, unsigned char *buf,
-                         int save) {
+static size_t lif_chunks(lif *p, double *const *ports, spk_chunk *c) {
   const size_t n = (size_t)p->n, m = (size_t)p->c.nsyn;
-  unsigned char *w = buf + sizeof(lif_state_head);
-  double *arrays[] = {ports[0], ports[1], ports[2], ports[3], ports[4],
-                      p->ref,   p->total};
-  for (size_t k = 0; k < sizeof arrays / sizeof *arrays; k++)
-    w = mv(arrays[k], w, n * 8, save);
-  w = mv(&p->steps, w, 8, save);
+  size_t k = 0;
+  for (int i = 0; i < 5; i++)
+    c[k++] = (spk_chunk){ports[i], n * 8};
+  c[k++] = (spk_chunk){p->ref, n * 8};
+  c[k++] = (spk_chunk){p->total, n * 8};
+  c[k++] = (spk_chunk){&p->steps, 8};
   if (p->ring)
-    w = mv(p->ring, w, (size_t)p->nslot * 2 * n * 8, save);
-  w = mv(p->c.start, w, (n + 1) * 8, save);
-  w = mv(p->c.tgt, w, m * 4, save);
+    c[k++] = (spk_chunk){p->ring, (size_t)p->nslot * 2 * n * 8};
+  c[k++] = (spk_chunk){p->c.start, (n + 1) * 8};
+  c[k++] = (spk_chunk){p->c.tgt, m * 4};
   if (p->c.delay)
-    w = mv(p->c.delay, w, m * 2, save);
-  w = mv(p->c.w, w, m * 8, save);
+    c[k++] = (spk_chunk){p->c.delay, m * 2};
+  c[k++] = (spk_chunk){p->c.w, m * 8};
   if (p->stdp_on) {
-    w = mv(p->st.xpre, w, n * 8, save);
-    mv(p->st.xpost, w, n * 8, save);
+    c[k++] = (spk_chunk){p->st.xpre, n * 8};
+    c[k++] = (spk_chunk){p->st.xpost, n * 8};
   }
+  return k;
 }
 
 static int lif_state_ports(lif *p, lam_model_ctx *ctx, double **ports) {
@@ -629,79 +600,39 @@ static int lif_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   double *ports[5];
   if (lif_state_ports(p, ctx, ports) != LAM_OK)
     return LAM_EINVAL;
-  lif_state_head h = lif_head(p);
-  int64_t shape[1] = {(int64_t)lif_state_size(&h)};
-  lam_buf *b = resv__api->buf_new(LAM_U8, 1, shape);
-  if (!b || !b->data) {
-    if (b)
-      resv__api->buf_free(b);
-    resv__api->set_error(ctx->host, "out of memory for a %lld-byte state",
-                         (long long)shape[0]);
-    return LAM_ENOMEM;
-  }
-  memcpy(b->data, &h, sizeof h);
-  lif_state_io(p, ports, b->data, 1);
-  *out = b;
-  return LAM_OK;
+  lif_state_head h = {{0}, p->n, p->c.nsyn, p->nslot, p->stdp_on,
+                      p->c.delay != NULL, p->c.delay0};
+  memcpy(h.magic, lif_magic, sizeof h.magic);
+  spk_chunk c[16];
+  return spk__state_save(ctx, &h, sizeof h, c, lif_chunks(p, ports, c), out);
 }
 
 static int lif_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   lif *p = self;
   double *ports[5];
-  if (lif_state_ports(p, ctx, ports) != LAM_OK)
+  lif_state_head h;
+  if (lif_state_ports(p, ctx, ports) != LAM_OK ||
+      spk__state_head(ctx, in, &h, sizeof h, "reservoir.lif") != LAM_OK)
     return LAM_EINVAL;
-  lif_state_head h, mine = lif_head(p);
-  if (!in || !in->data || in->dtype != LAM_U8 || in->ndim != 1 ||
-      (in->size > 1 && in->strides[0] != 1) ||
-      (size_t)in->size < sizeof h) {
-    resv__api->set_error(ctx->host, "a state must be a contiguous 1-d u8 "
-                         "buffer made by save_state");
-    return LAM_EINVAL;
-  }
-  memcpy(&h, in->data, sizeof h);
   if (memcmp(h.magic, lif_magic, sizeof h.magic) != 0 || h.n != p->n ||
-      h.nslot != p->nslot || h.stdp != p->stdp_on || h.nsyn < 0 ||
-      h.nsyn > INT32_MAX || (size_t)in->size != lif_state_size(&h)) {
-    resv__api->set_error(ctx->host, "not a state of this network's shape "
-                         "(n %lld, delay slots %lld, stdp %d expected)",
-                         (long long)mine.n, (long long)mine.nslot,
-                         (int)mine.stdp);
+      h.nslot != p->nslot || h.stdp != p->stdp_on) {
+    resv__api->set_error(ctx->host, "reservoir.lif: not a state of this "
+                         "network's shape (n %lld, delay slots %lld, stdp %d "
+                         "expected)",
+                         (long long)p->n, (long long)p->nslot, p->stdp_on);
     return LAM_EINVAL;
   }
-  /* The wiring may differ (another seed): new CSR arrays first, so that a
-   * failure leaves the instance as it was. */
-  if (h.nsyn != p->c.nsyn || h.has_delay != (p->c.delay != NULL)) {
-    int32_t *tgt = resv__alloc(ctx, h.nsyn, sizeof *tgt);
-    double *w = resv__alloc(ctx, h.nsyn, sizeof *w);
-    uint16_t *d = h.has_delay ? resv__alloc(ctx, h.nsyn, sizeof *d) : NULL;
-    if (!tgt || !w || (h.has_delay && !d)) {
-      resv__api->free(tgt);
-      resv__api->free(w);
-      resv__api->free(d);
-      return LAM_ENOMEM;
-    }
-    resv__api->free(p->c.tgt);
-    resv__api->free(p->c.w);
-    resv__api->free(p->c.delay);
-    p->c.tgt = tgt;
-    p->c.w = w;
-    p->c.delay = d;
-    p->c.nsyn = h.nsyn;
-  }
+  int rc = spk__state_csr(ctx, &p->c, h.nsyn, h.has_delay != 0);
+  if (rc != LAM_OK)
+    return rc;
+  spk_chunk c[16];
+  rc = spk__state_read(ctx, in, sizeof h, c, lif_chunks(p, ports, c),
+                       "reservoir.lif");
+  if (rc != LAM_OK)
+    return rc;
   p->c.delay0 = (int32_t)h.delay0;
-  lif_state_io(p, ports, (unsigned char *)in->data, 0);
-  if (p->stdp_on) {
-    /* The by-target index follows the restored wiring. */
-    resv__api->free(p->c.in_start);
-    resv__api->free(p->c.in_syn);
-    resv__api->free(p->c.in_src);
-    p->c.in_start = NULL;
-    p->c.in_syn = NULL;
-    p->c.in_src = NULL;
-    if (spk__index_by_target(ctx, &p->c) != LAM_OK)
-      return LAM_ENOMEM;
-  }
-  return LAM_OK;
+  return spk__state_csr_check(ctx, &p->c, (int32_t)p->nslot,
+                              "reservoir.lif");
 }
 
 const lam_model_def resv__lif_def = {.name = "reservoir.lif",

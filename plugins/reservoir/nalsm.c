@@ -118,6 +118,7 @@ typedef struct {
   int64_t n, ni, ne, ns; /* liquid, inputs, excitatory, sources = n + ni */
   spk_csr c;             /* sources 0..n-1 liquid, n..n+ni-1 inputs */
   uint8_t *tau2;         /* per synapse: 1 when tau = 2 */
+  int64_t ntau2;         /* its length (= c.nsyn) */
   double *vin, *isyn, *x, *ref;
   int32_t *timer;
   int32_t *act; /* sources whose kernel still contributes */
@@ -293,6 +294,7 @@ static int nalsm_create(lam_model_ctx *ctx, void **self) {
     goto fail;
   rc = LAM_ENOMEM;
   p->tau2 = resv__alloc(ctx, p->c.nsyn, 1);
+  p->ntau2 = p->c.nsyn;
   p->vin = resv__alloc(ctx, p->ni, sizeof *p->vin);
   p->isyn = resv__alloc(ctx, p->n, sizeof *p->isyn);
   p->x = resv__alloc(ctx, p->ns, sizeof *p->x);
@@ -490,6 +492,110 @@ const lam_method_def resv__nalsm_methods[] = {
      .fn = m_weights},
     {.name = NULL}};
 
+/* Checkpoints (spk_state.c): the header, then the ports v, count, astro,
+ * branching; the input neurons' v; traces, refractory counts, timers,
+ * the active-source list, this step's spikes and fired flags; the
+ * counters (active sources, spikes, branching ancestors and descendants);
+ * the drive stream; the wiring (CSR rows, targets, synaptic time
+ * constants) and weights.  The wiring is part of the state (it comes from
+ * the seed), so a state restores the liquid it was saved from. */
+typedef struct {
+  char magic[8];
+  int64_t n, ni, ne, nsyn;
+} nalsm_state_head;
+
+static const char nalsm_magic[8] = "lamnal1";
+
+static size_t nalsm_chunks(nalsm *p, lam_model_ctx *ctx, spk_chunk *c) {
+  const size_t n = (size_t)p->n, ns = (size_t)p->ns, m = (size_t)p->c.nsyn;
+  double *v = resv__port(ctx, Q_V, "v", LAM_F64, p->n);
+  double *cnt = resv__port(ctx, Q_COUNT, "count", LAM_F64, p->n);
+  double *a = resv__port(ctx, Q_ASTRO, "astro", LAM_F64, 1);
+  double *br = resv__port(ctx, Q_BRANCH, "branching", LAM_F64, 1);
+  if (!v || !cnt || !a || !br)
+    return 0;
+  size_t k = 0;
+  c[k++] = (spk_chunk){v, n * 8};
+  c[k++] = (spk_chunk){cnt, n * 8};
+  c[k++] = (spk_chunk){a, 8};
+  c[k++] = (spk_chunk){br, 8};
+  c[k++] = (spk_chunk){p->vin, (size_t)p->ni * 8};
+  c[k++] = (spk_chunk){p->x, ns * 8};
+  c[k++] = (spk_chunk){p->ref, ns * 8};
+  c[k++] = (spk_chunk){p->timer, ns * 4};
+  c[k++] = (spk_chunk){p->act, ns * 4};
+  c[k++] = (spk_chunk){p->idx, ns * 4};
+  c[k++] = (spk_chunk){p->fired, ns};
+  c[k++] = (spk_chunk){&p->nact, 8};
+  c[k++] = (spk_chunk){&p->m, 8};
+  c[k++] = (spk_chunk){&p->anc, 8};
+  c[k++] = (spk_chunk){&p->desc, 8};
+  c[k++] = (spk_chunk){&p->drive, sizeof p->drive};
+  c[k++] = (spk_chunk){p->c.start, (ns + 1) * 8};
+  c[k++] = (spk_chunk){p->c.tgt, m * 4};
+  c[k++] = (spk_chunk){p->tau2, m};
+  c[k++] = (spk_chunk){p->c.w, m * 8};
+  return k;
+}
+
+static int nalsm_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
+  nalsm *p = self;
+  nalsm_state_head h = {{0}, p->n, p->ni, p->ne, p->c.nsyn};
+  memcpy(h.magic, nalsm_magic, sizeof h.magic);
+  spk_chunk c[24];
+  const size_t k = nalsm_chunks(p, ctx, c);
+  return k ? spk__state_save(ctx, &h, sizeof h, c, k, out) : LAM_EINVAL;
+}
+
+static int nalsm_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
+  nalsm *p = self;
+  nalsm_state_head h;
+  if (spk__state_head(ctx, in, &h, sizeof h, "reservoir.nalsm") != LAM_OK)
+    return LAM_EINVAL;
+  if (memcmp(h.magic, nalsm_magic, sizeof h.magic) != 0 || h.n != p->n ||
+      h.ni != p->ni || h.ne != p->ne) {
+    resv__api->set_error(ctx->host, "reservoir.nalsm: not a state of this "
+                         "liquid's shape (%lld liquid, %lld input, %lld "
+                         "excitatory neurons expected)",
+                         (long long)p->n, (long long)p->ni,
+                         (long long)p->ne);
+    return LAM_EINVAL;
+  }
+  int rc = spk__state_csr(ctx, &p->c, h.nsyn, 0);
+  if (rc == LAM_OK && h.nsyn != (int64_t)p->ntau2) {
+    uint8_t *t2 = resv__alloc(ctx, h.nsyn, 1);
+    if (!t2)
+      return LAM_ENOMEM;
+    resv__api->free(p->tau2);
+    p->tau2 = t2;
+    p->ntau2 = h.nsyn;
+  }
+  if (rc != LAM_OK)
+    return rc;
+  spk_chunk c[24];
+  const size_t k = nalsm_chunks(p, ctx, c);
+  if (!k)
+    return LAM_EINVAL;
+  rc = spk__state_read(ctx, in, sizeof h, c, k, "reservoir.nalsm");
+  if (rc != LAM_OK)
+    return rc;
+  /* Counters and lists index arrays of ns entries: refuse wild values. */
+  int bad = p->nact < 0 || p->nact > p->ns || p->m < 0 || p->m > p->ns;
+  for (int64_t i = 0; i < p->nact && !bad; i++)
+    bad = p->act[i] < 0 || p->act[i] >= p->ns;
+  for (int64_t i = 0; i < p->m && !bad; i++)
+    bad = p->idx[i] < 0 || p->idx[i] >= p->ns;
+  for (int64_t i = 0; i < p->ns && !bad; i++)
+    bad = p->timer[i] < 0 || p->timer[i] > 100;
+  if (bad) {
+    p->nact = p->m = 0;
+    resv__api->set_error(ctx->host, "reservoir.nalsm: the state's spike "
+                         "lists or timers are corrupt");
+    return LAM_EINVAL;
+  }
+  return spk__state_csr_check(ctx, &p->c, 1, "reservoir.nalsm");
+}
+
 const lam_model_def resv__nalsm_def = {
     .name = "reservoir.nalsm",
     .doc = "Neuron-astrocyte liquid state machine (Ivanov & Michmizos 2021): "
@@ -506,4 +612,6 @@ const lam_model_def resv__nalsm_def = {
     .reset = nalsm_reset,
     .step = nalsm_step,
     .destroy = nalsm_free,
+    .save_state = nalsm_save,
+    .load_state = nalsm_load,
     .flags = LAM_MODEL_STOCHASTIC};

@@ -124,6 +124,36 @@ void spk__stdp_post(spk_stdp *st, spk_csr *c, int64_t i);
 void spk__stdp_clear(spk_stdp *st);
 void spk__stdp_free(spk_stdp *st);
 
+/* Checkpoints (spk_state.c): a state is a u8 buffer holding a model's
+ * header (an 8-byte tag, then the sizes that must match) followed by a
+ * list of chunks, the same list for save and load. */
+typedef struct {
+  void *p;
+  size_t bytes;
+} spk_chunk;
+
+/* A new u8 buffer: head, then the chunks.  LAM_OK or LAM_ENOMEM. */
+int spk__state_save(lam_model_ctx *ctx, const void *head, size_t head_size,
+                    const spk_chunk *c, size_t k, lam_buf **out);
+/* Checks that `in` is a contiguous 1-d u8 buffer at least head_size long
+ * and copies its header into head; else an error naming `model`. */
+int spk__state_head(lam_model_ctx *ctx, const lam_buf *in, void *head,
+                    size_t head_size, const char *model);
+/* Checks the buffer's length against head + chunks and copies the chunks
+ * into the model. */
+int spk__state_read(lam_model_ctx *ctx, const lam_buf *in, size_t head_size,
+                    const spk_chunk *c, size_t k, const char *model);
+/* Resizes the synapse arrays (tgt, w, delay when has_delay) for a state
+ * of nsyn synapses (no-op when the sizes match); on failure the CSR is
+ * unchanged. */
+int spk__state_csr(lam_model_ctx *ctx, spk_csr *c, int64_t nsyn,
+                   int has_delay);
+/* After reading a state: checks the wiring (rows ascending, targets in
+ * range, delays below nslot) and rebuilds the by-target index when the
+ * model has one. */
+int spk__state_csr_check(lam_model_ctx *ctx, spk_csr *c, int32_t nslot,
+                         const char *model);
+
 /* Parameter-table shorthands (real, integer, boolean). */
 #define SPK_F64(nm, dc, un, df, lo, hi)                                        \
   {                                                                            \

@@ -8,7 +8,7 @@
 -- 500 ms, no noise.  Fixed seeds; tolerances in the names.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(15)
+tap.plan(19)
 
 local function isis(kind, exc)
   local sim = lam.sim { dt = 0.25, seed = 1 }
@@ -95,6 +95,24 @@ do
   local a, b = r:data(), r2:data()
   for k = 0, a:size() - 1 do if a:ptr()[k] ~= b:ptr()[k] then same = false end end
   tap.ok(same, "same seed: identical spikes")
+end
+
+-- Checkpoints: a 200-neuron network with thalamic noise (so the noise
+-- stream is part of the state), saved at 150 ms and loaded into a fresh
+-- instance built with another seed (other a, b, c, d and weights).
+do
+  local res = require("spkckpt").continuation {
+    model = "reservoir.izhikevich", dt = 1, T = 150, seeds = { 3, 8 },
+    params = { n = 200, ne = 160, p = 0.2, w_e = 1, w_i = 2, tau_trace = 20, bin = 10 },
+    spikes = { "spikes" }, state = { "v", "u", "trace", "count" } }
+  tap.ok(res.spikes and res.n > 100, "save_state / load_state into a fresh instance of another seed: identical spikes in the second half (" .. res.n .. ")")
+  tap.ok(res.state, "... and identical v, u, trace and count at the end")
+  tap.ok(res.differs, "... while the other seed without the state ends elsewhere")
+  local sim = lam.sim { dt = 1, seed = 1 }
+  sim:add("small", "reservoir.izhikevich", { n = 100, ne = 80 })
+  sim:add("lif", "reservoir.lif", { n = 100 })
+  local st = sim:save_state("lif")
+  tap.raises(function() sim:load_state("small", st) end, { "reservoir.izhikevich", "state" }, "a reservoir.lif state into reservoir.izhikevich: error")
 end
 
 local sim = lam.sim { dt = 1, seed = 1 }
