@@ -5,7 +5,7 @@
  *
  * State: `batch` samples of M oscillators, each a unit vector x_i in
  * R^dim.  One model step:
- *   y_i   = (J x)_i + c_i                    (J: dense, sparse or conv)
+ *   y_i   = (J x)_i + c_i                    (J: dense, sparse, conv or attn)
  *   E     = -sum_i <x_i, y_i>                (the code's score, pre-update)
  *   yp_i  = y_i - <y_i, x_i> x_i             (tangent projection)
  *   dx_i  = Omega_i x_i + yp_i               (Omega: (a, b) -> (w b, -w a)
@@ -20,18 +20,23 @@
  * a height x width grid, position-major: i = (row * width + col) * G + g
  * with G = M / (height * width) groups, and channel ch = g * dim + d; the
  * kernel is [C, C, k, k] (out, in, ky, kx) with C = G * dim, applied as a
- * cross-correlation with zero "same" padding, as PyTorch's conv2d.
+ * cross-correlation with zero "same" padding, as PyTorch's conv2d.  For
+ * attn coupling the height x width positions are the tokens, each holding
+ * C = G * dim channels (akorn_attn.c); its output bias counts with c, as
+ * the conv bias.
  */
 #include <math.h>
 #include <string.h>
 
-#include "kur_int.h"
+#include "akorn_int.h"
 
 const char kur__akorn_doc[] =
     "AKOrN vector oscillators: y = J x + c; x <- normalise(x + gamma (Omega x "
     "+ y - <y, x> x)).  J dense ([M*dim, M*dim], set_coupling), sparse CSR "
-    "with scalar weights times I_dim (set_csr) or a 2-d convolution over a "
-    "height x width grid (set_conv, kernel [C, C, k, k] + bias).  Omega "
+    "with scalar weights times I_dim (set_csr), a 2-d convolution over a "
+    "height x width grid (set_conv, kernel [C, C, k, k] + bias) or "
+    "multi-head softmax self-attention over the height x width tokens "
+    "(set_attn, set_gta).  Omega "
     "rotates consecutive pairs (a, b) -> (omega b, -omega a); radial_term "
     "replaces Omega x by x (the reference code's use_omega = False).  Ports: "
     "x [batch, M, dim], stimulus c (input), energy [batch, 2] = (code score "
@@ -40,9 +45,9 @@ const char kur__akorn_doc[] =
     "elsewhere.  readout(U[, bias]) gives |U_k x| + b_k.";
 
 enum { P_BATCH, P_M, P_DIM, P_COUPLING, P_GAMMA, P_OMEGA, P_RADIAL, P_HEIGHT,
-       P_WIDTH };
+       P_WIDTH, P_HEADS };
 enum { PORT_X, PORT_C, PORT_E };
-enum { J_DENSE, J_SPARSE, J_CONV };
+enum { J_DENSE, J_SPARSE, J_CONV, J_ATTN };
 
 const lam_param_def kur__akorn_params[] = {
     {.name = "batch", .doc = "independent samples", .def = 1, .min = 1,
@@ -52,8 +57,8 @@ const lam_param_def kur__akorn_params[] = {
     {.name = "dim", .doc = "dimension n of each unit vector (even when omega "
                            "!= 0 without radial_term)",
      .def = 4, .min = 1, .max = 4096, .type = LAM_PARAM_I64},
-    {.name = "coupling", .doc = "dense, sparse or conv (zero until set)",
-     .choices = "dense|sparse|conv", .def = 0, .type = LAM_PARAM_ENUM},
+    {.name = "coupling", .doc = "dense, sparse, conv or attn (zero until set)",
+     .choices = "dense|sparse|conv|attn", .def = 0, .type = LAM_PARAM_ENUM},
     {.name = "gamma", .doc = "step size gamma", .def = 1, .min = 0,
      .max = KUR_BIG, .type = LAM_PARAM_F64, .flags = LAM_PARAM_MUTABLE},
     {.name = "omega", .doc = "global rotation frequency of every pair "
@@ -64,10 +69,12 @@ const lam_param_def kur__akorn_params[] = {
      .doc = "the Omega slot holds x (the authors' use_omega = False), "
             "effective step gamma/(1+gamma); omega is then ignored",
      .def = 0, .type = LAM_PARAM_BOOL},
-    {.name = "height", .doc = "grid height (conv)", .def = 1, .min = 1,
+    {.name = "height", .doc = "grid height (conv; attn: tokens = height x width)", .def = 1, .min = 1,
      .max = 1e5, .type = LAM_PARAM_I64},
-    {.name = "width", .doc = "grid width (conv)", .def = 1, .min = 1,
+    {.name = "width", .doc = "grid width (conv, attn)", .def = 1, .min = 1,
      .max = 1e5, .type = LAM_PARAM_I64},
+    {.name = "heads", .doc = "attention heads (attn); must divide C", .def = 1,
+     .min = 1, .max = 4096, .type = LAM_PARAM_I64},
     {.name = NULL}};
 
 const lam_port_def kur__akorn_ports[] = {
@@ -90,7 +97,8 @@ typedef struct {
   int32_t *col;
   int64_t nnz;
   int64_t kh, ch;      /* conv kernel size, channels C = G * dim */
-  double *bias;        /* conv bias [C] */
+  double *bias;        /* conv or attention output bias [C] */
+  akorn_attn at;       /* attn coupling */
   double *wpair;       /* per-pair omega [m * n/2], or NULL */
   double *y, *jx;      /* [b, mn] work */
 } akorn;
@@ -102,6 +110,7 @@ void kur__akorn_destroy(void *self, lam_model_ctx *ctx) {
   void *owned[] = {a->j, a->rowptr, a->col, a->bias, a->wpair, a->y, a->jx};
   for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
     kur__api->free(owned[i]);
+  akorn__attn_free(&a->at);
   kur__api->free(a);
 }
 
@@ -118,10 +127,18 @@ int kur__akorn_create(lam_model_ctx *ctx, void **self) {
     return LAM_EINVAL;
   }
   const int64_t hw = (int64_t)par[P_HEIGHT] * (int64_t)par[P_WIDTH];
-  if ((int)par[P_COUPLING] == J_CONV && m % hw) {
-    kur__api->set_error(ctx->host, "coupling = conv: oscillators = %lld is "
+  const int cpl = (int)par[P_COUPLING];
+  if ((cpl == J_CONV || cpl == J_ATTN) && m % hw) {
+    kur__api->set_error(ctx->host, "coupling = %s: oscillators = %lld is "
                                    "not a multiple of height x width = %lld",
-                        (long long)m, (long long)hw);
+                        cpl == J_CONV ? "conv" : "attn", (long long)m, (long long)hw);
+    return LAM_EINVAL;
+  }
+  const int64_t heads = (int64_t)par[P_HEADS];
+  if (cpl == J_ATTN && ((m / hw) * n) % heads) {
+    kur__api->set_error(ctx->host, "coupling = attn: heads = %lld does not "
+                                   "divide the channels per token C = %lld",
+                        (long long)heads, (long long)((m / hw) * n));
     return LAM_EINVAL;
   }
   akorn *a = kur__alloc(ctx, 1, sizeof *a);
@@ -130,6 +147,8 @@ int kur__akorn_create(lam_model_ctx *ctx, void **self) {
   a->b = b, a->m = m, a->n = n, a->mn = m * n;
   a->cpl = (int)par[P_COUPLING];
   a->ch = (m / hw) * n;
+  a->at = (akorn_attn){.L = hw, .C = a->ch, .heads = heads,
+                       .hd = a->ch / heads, .batch = b};
   a->y = kur__alloc(ctx, b * a->mn, sizeof *a->y);
   a->jx = a->y ? kur__alloc(ctx, b * a->mn, sizeof *a->jx) : NULL;
   int rc = a->jx ? kur__akorn_reset(a, ctx) : LAM_ENOMEM;
@@ -175,6 +194,10 @@ int kur__akorn_reset(void *self, lam_model_ctx *ctx) {
 /* jx = J x (without conv bias) for every sample. */
 static void apply_j(akorn *a, lam_model_ctx *ctx, const double *x) {
   const int64_t mn = a->mn, tot = a->b * mn;
+  if (a->cpl == J_ATTN && a->at.w) {
+    akorn__attn_apply(&a->at, x, a->jx);
+    return;
+  }
   memset(a->jx, 0, (size_t)tot * sizeof *a->jx);
   if (!a->j)
     return;
@@ -372,6 +395,94 @@ static int set_conv(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   return LAM_OK;
 }
 
+/* set_attn(Wq, Wk, Wv, Wo[, bq, bk, bv, bo]): [C, C] projections (row =
+ * output channel, as a 1x1 conv's weight) and [C] biases (zero when
+ * omitted).  Everything is checked before anything is replaced. */
+static int set_attn(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                    int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  akorn_attn *t = &a->at;
+  int rc = kur__nargs(ctx, "set_attn", n_in, 4, 8);
+  if (rc)
+    return rc;
+  if (a->cpl != J_ATTN)
+    return ERR("set_attn: needs coupling = attn");
+  if (n_in != 4 && n_in != 8)
+    return ERR("set_attn: takes Wq, Wk, Wv, Wo and optionally all four "
+               "biases bq, bk, bv, bo (4 or 8 arguments), got %d", (int)n_in);
+  static const char *names[] = {"Wq", "Wk", "Wv", "Wo", "bq", "bk", "bv", "bo"};
+  const int64_t C = t->C;
+  for (int32_t i = 0; i < n_in; i++)
+    if ((rc = kur__arg(ctx, "set_attn", names[i], in[i], i < 4 ? 2 : 1, C, C)))
+      return rc;
+  double *part[8] = {NULL};
+  int bad = 0;
+  for (int32_t i = 0; i < n_in && !bad; i++)
+    bad = !(part[i] = kur__finite(ctx, "set_attn", names[i], in[i],
+                                  i < 4 ? C * C : C, i < 4 ? C : 0));
+  double *w = bad ? NULL : kur__alloc(ctx, 3 * C * C, sizeof *w);
+  double *bq = w ? kur__alloc(ctx, 3 * C, sizeof *bq) : NULL;
+  if (bq && !t->qkv) {
+    t->qkv = kur__alloc(ctx, t->batch * t->L * 3 * C, sizeof *t->qkv);
+    t->o = t->qkv ? kur__alloc(ctx, t->batch * t->L * C, sizeof *t->o) : NULL;
+    t->s = t->o ? kur__alloc(ctx, t->L * t->L, sizeof *t->s) : NULL;
+    t->z = t->s ? kur__alloc(ctx, t->L, sizeof *t->z) : NULL;
+  }
+  if (!bq || !t->z) {
+    for (int i = 0; i < 8; i++)
+      kur__api->free(part[i]);
+    kur__api->free(w);
+    kur__api->free(bq);
+    return bad ? LAM_EINVAL : LAM_ENOMEM;
+  }
+  for (int i = 0; i < 3; i++) {
+    memcpy(w + i * C * C, part[i], (size_t)(C * C) * sizeof *w);
+    if (part[4 + i])
+      memcpy(bq + i * C, part[4 + i], (size_t)C * sizeof *bq);
+    kur__api->free(part[i]);
+    kur__api->free(part[4 + i]);
+  }
+  kur__api->free(t->w);
+  kur__api->free(t->b);
+  kur__api->free(t->wo);
+  kur__api->free(a->bias);
+  t->w = w, t->b = bq, t->wo = part[3], a->bias = part[7];
+  return LAM_OK;
+}
+
+/* set_gta(theta[L, C/2]): GTA angles per token and channel pair. */
+static int set_gta(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                   int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  akorn_attn *t = &a->at;
+  int rc = kur__nargs(ctx, "set_gta", n_in, 1, 1);
+  if (rc)
+    return rc;
+  if (a->cpl != J_ATTN)
+    return ERR("set_gta: needs coupling = attn");
+  if (t->C % 2)
+    return ERR("set_gta: C = %lld channels per token is odd; GTA rotates "
+               "channel pairs", (long long)t->C);
+  const int64_t np = t->C / 2;
+  const lam_buf *th = in[0];
+  if (th->ndim != 2 || th->shape[0] != t->L || th->shape[1] != np ||
+      th->dtype < LAM_F32 || th->dtype > LAM_I64)
+    return ERR("set_gta: theta must be a numeric [L, C/2] = [%lld, %lld] "
+               "buffer (tokens x channel pairs)", (long long)t->L, (long long)np);
+  double *c = kur__finite(ctx, "set_gta", "theta", th, t->L * np, np);
+  double *s = c ? kur__alloc(ctx, t->L * np, sizeof *s) : NULL;
+  if (!s) {
+    kur__api->free(c);
+    return c ? LAM_ENOMEM : LAM_EINVAL;
+  }
+  for (int64_t e = 0; e < t->L * np; e++)
+    s[e] = sin(c[e]), c[e] = cos(c[e]);
+  kur__api->free(t->gc);
+  kur__api->free(t->gs);
+  t->gc = c, t->gs = s;
+  return LAM_OK;
+}
+
 static int set_omega(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                      int32_t n_in, lam_buf **out) {
   akorn *a = self;
@@ -426,6 +537,29 @@ static int readout(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   return LAM_OK;
 }
 
+/* field(): [batch, M, dim] of J x + bias for the current x (the coupling
+ * term of y without the stimulus), e.g. to inspect the attention. */
+static int field(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                 int32_t n_in, lam_buf **out) {
+  akorn *a = self;
+  int rc = kur__nargs(ctx, "field", n_in, 0, 0);
+  if (rc)
+    return rc;
+  const double *x = kur__port(ctx, PORT_X, "x", a->b * a->mn);
+  if (!x)
+    return LAM_EINVAL;
+  int64_t shape[3] = {a->b, a->m, a->n};
+  lam_buf *o = kur__api->buf_new(LAM_F64, 3, shape);
+  if (!o)
+    return ERR("field: out of memory");
+  apply_j(a, ctx, x);
+  double *od = o->data;
+  for (int64_t e = 0; e < a->b * a->mn; e++)
+    od[e] = a->jx[e] + (a->bias ? a->bias[e % a->ch] : 0.0);
+  *out = o;
+  return LAM_OK;
+}
+
 const lam_method_def kur__akorn_methods[] = {
     {.name = "set_coupling",
      .doc = "set_coupling(J[M*dim, M*dim]): dense coupling, row = target",
@@ -438,9 +572,21 @@ const lam_method_def kur__akorn_methods[] = {
      .doc = "set_conv(kernel[C, C, k, k], bias[C]?): 2-d convolution, C = "
             "dim * oscillators / (height * width)",
      .fn = set_conv},
+    {.name = "set_attn",
+     .doc = "set_attn(Wq, Wk, Wv, Wo [C, C], bq, bk, bv, bo [C]?): attention "
+            "coupling over height x width tokens of C = dim * oscillators / "
+            "(height * width) channels",
+     .fn = set_attn},
+    {.name = "set_gta",
+     .doc = "set_gta(theta[L, C/2]): GTA rotation angles per token and "
+            "channel pair (q, k, v rotated by theta, the output back)",
+     .fn = set_gta},
     {.name = "set_omega",
      .doc = "set_omega(omega[M, dim/2]): one rotation frequency per pair",
      .fn = set_omega},
+    {.name = "field",
+     .doc = "field(): [batch, M, dim] of J x + bias for the current x",
+     .fn = field},
     {.name = "readout",
      .doc = "readout(U[K, r, M*dim], bias[K]?): [batch, K] of |U_k x| + b_k",
      .fn = readout},
