@@ -23,25 +23,61 @@
 void kur__phase_trig(kphase *p, const double *theta, int first) {
   const int64_t n = p->n;
   const size_t nb = (size_t)n * sizeof *theta;
-  if (first && p->cache && memcmp(theta, p->tc, nb) == 0)
+  /* Cached: phases this step call wrote itself (trusted), or equal to the
+   * remembered ones (someone may have set the port between calls). */
+  if (p->cache && (theta == p->trusted || memcmp(theta, p->tc, nb) == 0))
     return;
   kur__sincos(theta, p->s, p->c, n);
+  p->zvalid = 0;
   /* The first stage of a step remembers its phases: the end of one step
    * is the start of the next, so recording r(t) costs no second pass. */
   p->cache = first;
+  p->trusted = NULL;
   if (first)
     memcpy(p->tc, theta, nb);
 }
 
+void kur__phase_zsum(kphase *p, double *a, double *b) {
+  if (!p->zvalid) {
+    double acc[2 * KUR_LANES] = {0};
+    kur__lanes(p->c, p->s, p->n, acc);
+    kur__lanes_total(acc, &p->zsum[0], &p->zsum[1]);
+    p->zvalid = 1;
+  }
+  *a = p->zsum[0];
+  *b = p->zsum[1];
+}
+
+/* Chunks of the fused pass: its arrays (th, tc, c, s, omega, input, field)
+ * stay in L1 between the update-and-trig loop and the lane sums. */
+#define EULER_CHUNK 512
+
+void kur__phase_euler(kphase *p, double *th, const double *in,
+                      const double *eta, double h, double fc, double fs) {
+  const int mean = p->cpl == CPL_MEAN;
+  const kur_euler e = {.th = th, .tc = p->tc, .c = p->c, .s = p->s,
+                       .w = p->omega, .in = in, .eta = eta,
+                       .fre = mean ? NULL : p->fre, .fim = mean ? NULL : p->fim,
+                       .h = h, .hr = mean ? p->hre + fs : fs,
+                       .hi = mean ? p->him + fc : fc};
+  double acc[2 * KUR_LANES] = {0};
+  for (int64_t i0 = 0; i0 < p->n; i0 += EULER_CHUNK) {
+    const int64_t i1 = p->n - i0 < EULER_CHUNK ? p->n : i0 + EULER_CHUNK;
+    kur__euler_trig(&e, i0, i1);
+    kur__lanes(p->c + i0, p->s + i0, i1 - i0, acc);
+  }
+  kur__lanes_total(acc, &p->zsum[0], &p->zsum[1]);
+  p->zvalid = 1;
+  p->cache = 1;
+  p->trusted = th;
+}
+
 /* Z1 and Z2 of the current stage. */
-static void moments(const kphase *p, int second, double z[4]) {
+static void moments(kphase *p, int second, double z[4]) {
   const int64_t n = p->n;
   const double *c = p->c, *s = p->s;
-  double a = 0, b = 0, e = 0, f = 0;
-  for (int64_t i = 0; i < n; i++) {
-    a += c[i];
-    b += s[i];
-  }
+  double a, b, e = 0, f = 0;
+  kur__phase_zsum(p, &a, &b);
   if (second)
     for (int64_t i = 0; i < n; i++) {
       e += c[i] * c[i] - s[i] * s[i];

@@ -94,6 +94,29 @@ double kur__erfinv(double y);
  * 1 ulp, the same bits on every machine. */
 void kur__sincos(const double *x, double *s, double *c, int64_t n);
 
+/* One first-order Euler step over oscillators [i0, i1) fused with the cos
+ * and sin of the new phases (trig.c):
+ *   th_i += h (w_i + in_i + (fim_i + hi) c_i - (fre_i + hr) s_i) [+ eta_i]
+ *   tc_i = th_i, (s_i, c_i) = (sin th_i, cos th_i)
+ * c, s hold cos, sin of the old phases on entry; fre/fim NULL means a
+ * uniform field (hr, hi); eta NULL means no noise. */
+typedef struct {
+  double *th, *tc, *c, *s;
+  const double *w, *in, *eta, *fre, *fim;
+  double h, hr, hi;
+} kur_euler;
+void kur__euler_trig(const kur_euler *e, int64_t i0, int64_t i1);
+
+/* Sums of c and s in KUR_LANES lanes (element i into lane i mod KUR_LANES,
+ * acc[0..LANES) for c, acc[LANES..2 LANES) for s), added to acc; and the
+ * lanes combined in a fixed pairwise order.  The same numbers in the same
+ * order however the array is split into chunks of a multiple of
+ * KUR_LANES, so the order parameter has one bit pattern. */
+#define KUR_LANES 16
+void kur__lanes(const double *c, const double *s, int64_t n,
+                double acc[2 * KUR_LANES]);
+void kur__lanes_total(const double acc[2 * KUR_LANES], double *a, double *b);
+
 /* The models. */
 #define KUR_DECLARE_MODEL(m)                                                   \
   extern const char kur__##m##_doc[];                                          \

@@ -239,11 +239,8 @@ static void init_phases(kphase *p, lam_model_ctx *ctx, double *theta) {
 
 static void order_out(kphase *p, lam_model_ctx *ctx, const double *theta) {
   kur__phase_trig(p, theta, 1);
-  double a = 0, b = 0;
-  for (int64_t i = 0; i < p->n; i++) {
-    a += p->c[i];
-    b += p->s[i];
-  }
+  double a, b;
+  kur__phase_zsum(p, &a, &b);
   a /= (double)p->n;
   b /= (double)p->n;
   double *o = kur__port(ctx, PORT_ORDER, "order", 2);
@@ -282,6 +279,7 @@ int kur__phase_reset(void *self, lam_model_ctx *ctx) {
   p->head = 0;
   p->fill_history = 1;
   p->cache = 0;
+  p->trusted = NULL;
   order_out(p, ctx, theta);
   return LAM_OK;
 }
@@ -325,33 +323,19 @@ KUR_VEC static void rhs(kphase *p, rhs_ctx *r, double t, const double *th,
 }
 
 /* First-order Euler(-Maruyama) in one pass: the same right-hand side as
- * rhs(), added to theta directly (no k1 round trip through memory, which
- * matters once N outgrows the caches). */
-KUR_VEC static void euler_fused(kphase *p, rhs_ctx *r, double t, double h,
-                                double *th, const double *eta, int first) {
+ * rhs(), added to theta directly and fused with the cos, sin and order
+ * parameter of the new phases (coupling.c), which the next step and the
+ * order port reuse. */
+static void euler_fused(kphase *p, rhs_ctx *r, double t, double h,
+                        double *th, const double *eta, int first) {
   kur__phase_field(p, r->par, th, first);
-  const int64_t n = p->n;
-  const double *c = p->c, *s = p->s, *w = p->omega, *in = r->in;
   double fc = 0, fs = 0;
   if (r->fa != 0) {
     const double a = r->par[P_FORCING_FREQ] * t + r->par[P_FORCING_PHASE];
     fc = r->fa * sin(a);
     fs = r->fa * cos(a);
   }
-  if (p->cpl == CPL_MEAN) {
-    const double hi = p->him + fc, hr = p->hre + fs;
-    if (eta)
-      for (int64_t i = 0; i < n; i++)
-        th[i] += h * (w[i] + in[i] + hi * c[i] - hr * s[i]) + eta[i];
-    else
-      for (int64_t i = 0; i < n; i++)
-        th[i] += h * (w[i] + in[i] + hi * c[i] - hr * s[i]);
-  } else {
-    const double *hr = p->fre, *hi = p->fim;
-    for (int64_t i = 0; i < n; i++)
-      th[i] += h * (w[i] + in[i] + (hi[i] + fc) * c[i] - (hr[i] + fs) * s[i]) +
-               (eta ? eta[i] : 0.0);
-  }
+  kur__phase_euler(p, th, r->in, eta, h, fc, fs);
 }
 
 KUR_VEC static void axpy(int64_t n, double *out, const double *y, double h,
@@ -445,6 +429,7 @@ int kur__phase_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
   const int integ = (int)par[P_INTEGRATOR];
   const int64_t sub = (int64_t)par[P_SUBSTEPS];
   const double dt = ctx->dt, h = dt / (double)sub, noise = par[P_NOISE];
+  p->trusted = NULL; /* the phases may have been set since the last call */
   for (int64_t k = 0; k < nsteps; k++) {
     if (p->depth > 1) {
       kur__phase_trig(p, th, 1); /* cos, sin of theta(t) */
@@ -525,6 +510,7 @@ int kur__phase_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   p->fill_history = (int)flags;
   p->omega_user = 1; /* the restored omega survives a reset */
   p->cache = 0;
+  p->trusted = NULL;
   order_out(p, ctx, th);
   return LAM_OK;
 }

@@ -29,6 +29,9 @@ typedef struct {
   int inertia;      /* mass > 0: second order */
   int omega_user;   /* omega came from set_omega: reset keeps it */
   int cache;        /* c, s hold cos, sin of tc */
+  int zvalid;       /* zsum holds the lane sums of c, s (kur__lanes) */
+  const double *trusted; /* phases known equal to tc within this step call */
+  double zsum[2];
   int fill_history; /* the next step fills the ring from the phases */
   double *omega;
   /* Network (dense or sparse coupling).  Dense: w is n*n row-major, row =
@@ -64,6 +67,15 @@ void kur__phase_field(kphase *p, const double *par, const double *theta,
  * step, whose phases are remembered so that an unchanged start is not
  * recomputed. */
 void kur__phase_trig(kphase *p, const double *theta, int first);
+/* Sum of cos, sin of the cached phases (the same bits whether the fused
+ * Euler pass or a separate pass summed them). */
+void kur__phase_zsum(kphase *p, double *a, double *b);
+/* A first-order Euler(-Maruyama) step of all phases th (cos, sin of th
+ * in p->c, p->s, the field in p->hre/him or p->fre/fim) fused with the
+ * cos, sin and order-parameter sums of the new phases; fc, fs: the forcing
+ * terms added to the field's imaginary and real parts. */
+void kur__phase_euler(kphase *p, double *th, const double *in,
+                      const double *eta, double h, double fc, double fs);
 /* Writes the current (cos, sin) or Z into the history ring (called at the
  * start of each step, after kur__phase_field(first = 1)). */
 void kur__phase_history(kphase *p);

@@ -24,17 +24,21 @@ local function now()
 end
 
 local DIR = assert(arg[1], "usage: kb.lua DIR [--quick] [--reps R]")
-local QUICK, REPS = false, 5
+local QUICK, REPS, ONLY = false, 5, nil
 for i = 2, #arg do
   if arg[i] == "--quick" then QUICK = true end
   if arg[i] == "--reps" then REPS = tonumber(arg[i + 1]) end
+  if arg[i] == "--only" then ONLY = arg[i + 1] end
 end
+-- --only CASE (e.g. KB-1): run that case alone (quicker iterations).
+local function want(case) return ONLY == nil or ONLY == case end
 
 local function load(name) return lam.load(DIR .. "/" .. name .. ".npy") end
 
 -- setup() builds everything and returns (sim, after); sim:run(T) is timed;
 -- after(sim) returns the metric string.  Median of REPS after one warm-up.
 local function bench(case, impl, size, units, T, dt, setup)
+  if not want(case) then return end
   local times, metric = {}, ""
   for rep = 0, REPS do
     local sim, after = setup()
@@ -160,25 +164,4 @@ for _, n in ipairs(QUICK and { 100, 1000 } or { 100, 1000, 3000 }) do
       return sim, nil
     end)
   end
-end
-
--- KB-5: AKOrN fc layer, identical inputs; x after T steps vs NumPy.
-do
-  local x0, J, c = load("kb5_x0"), load("kb5_J"), load("kb5_c")
-  local B, M, nd = x0:shape()[1], x0:shape()[2], x0:shape()[3]
-  local T = QUICK and 4 or 16
-  bench("KB-5", "lamina", string.format("fc-B%d-M%d-n%d-T%d", B, M, nd, T), B * T, T, 1, function()
-    local sim = lam.sim { dt = 1, seed = 1 }
-    local ak = sim:add("ak", "kuramoto.akorn", { batch = B, oscillators = M, dim = nd, gamma = 1, omega = 0.5 })
-    ak:call("set_coupling", J)
-    sim:set("ak.x", x0)
-    sim:set("ak.stimulus", c)
-    sim:record("ak.energy")
-    return sim, function(s)
-      local x, ref, worst = s:port("ak.x"), load("kb5_x_numpy"), 0
-      local xp, rp = x:copy():ptr(), ref:copy():ptr()
-      for i = 0, x:size() - 1 do worst = math.max(worst, math.abs(xp[i] - rp[i])) end
-      return string.format("maxdiff=%.3g", worst)
-    end
-  end)
 end

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""scripts/bench/kuramoto/peers.py - NumPy/SciPy peers for KB-1..KB-5
+"""scripts/bench/kuramoto/peers.py - NumPy/SciPy peers for KB-1..KB-4
 (reference section 3.6), in the careful style and in the style users
 usually write, side by side.  Also writes the shared inputs (theta0, W,
-delays, AKOrN tensors) as .npy files that kb.lua reads, so both sides start
+delays) as .npy files that kb.lua reads, so both sides start
 from identical data.
 
     peers.py OUTDIR [--quick] [--reps R]
@@ -24,6 +24,7 @@ import scipy.sparse as sp
 OUT = sys.argv[1]
 QUICK = "--quick" in sys.argv
 REPS = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 5
+ONLY = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
 os.makedirs(OUT, exist_ok=True)
 
 
@@ -130,6 +131,23 @@ def kb1():
             metric = f"rmean={r[steps // 2:].mean():.5f}" if steps == 2000 else f"r10={r[9]:.12f}"
             emit("KB-1", impl, n, t[:3], n * steps, metric)
             np.save(f"{OUT}/kb1_r_{impl}_{n}.npy", r)
+
+
+def sincos_floor():
+    """NumPy's own cos + sin pass (its SVML/AVX-512 loops here), ns per
+    element: the part of every careful NumPy step that no rewrite removes."""
+    for n in (10000, 1000000):
+        x = theta0(n)
+        c, s = np.empty(n), np.empty(n)
+        reps = max(1, 10**8 // n) if not QUICK else 10
+
+        def run():
+            for _ in range(reps):
+                np.cos(x, out=c)
+                np.sin(x, out=s)
+
+        t = timeit(run)
+        print(f"floor\tnumpy-cos+sin\t{n}\t{t[0] / (reps * n) * 1e9:.4g}", flush=True)
 
 
 # ---------------------------------------------------------------- KB-1n
@@ -279,37 +297,9 @@ def kb4():
         emit("KB-4", "numpy-meshgrid", n, t[:3], steps, "")
 
 
-# ---------------------------------------------------------------- KB-5
-def akorn_ref(x, J, c, gamma, omega, T):
-    """AKOrN fc layer: x [B, M, n], J [Mn, Mn], c [B, M, n]."""
-    B, M, n = x.shape
-    E = np.empty((T, B))
-    for _ in range(T):
-        y = (x.reshape(B, -1) @ J.T).reshape(B, M, n) + c
-        E[_] = -(x * y).sum(axis=(1, 2))
-        yp = y - (y * x).sum(-1, keepdims=True) * x
-        om = np.empty_like(x)
-        om[..., 0::2] = omega * x[..., 1::2]
-        om[..., 1::2] = -omega * x[..., 0::2]
-        x = x + gamma * (om + yp)
-        x = x / np.linalg.norm(x, axis=-1, keepdims=True)
-    return x, E
-
-
-def kb5():
-    B, M, n, T = (64, 128, 4, 16) if not QUICK else (8, 128, 4, 4)
-    rng = np.random.default_rng(7)
-    x0 = rng.standard_normal((B, M, n))
-    x0 /= np.linalg.norm(x0, axis=-1, keepdims=True)
-    J = rng.standard_normal((M * n, M * n)) / np.sqrt(M * n)
-    c = rng.standard_normal((B, M, n))
-    for nm, a in (("x0", x0), ("J", J), ("c", c)):
-        np.save(f"{OUT}/kb5_{nm}.npy", a)
-    t = timeit(lambda: akorn_ref(x0, J, c, 1.0, 0.5, T))
-    np.save(f"{OUT}/kb5_x_numpy.npy", t[3][0])
-    emit("KB-5", "numpy", f"fc-B{B}-M{M}-n{n}-T{T}", t[:3], B * T, "")
-
-
 # ---------------------------------------------------------------- main
-for f in (kb1, kb1n, kb2, kb3, kb4, kb5):
-    f()
+for case, f in (("KB-1", kb1), ("KB-1n", kb1n), ("KB-2", kb2), ("KB-3", kb3), ("KB-4", kb4)):
+    if ONLY is None or ONLY == case:
+        f()
+if ONLY is None or ONLY == "KB-1":
+    sincos_floor()
