@@ -45,7 +45,7 @@ const char kur__akorn_doc[] =
     "elsewhere.  readout(U[, bias]) gives |U_k x| + b_k.";
 
 enum { P_BATCH, P_M, P_DIM, P_COUPLING, P_GAMMA, P_OMEGA, P_RADIAL, P_HEIGHT,
-       P_WIDTH, P_HEADS };
+       P_WIDTH, P_HEADS, P_CONV_METHOD };
 enum { PORT_X, PORT_C, PORT_E };
 enum { J_DENSE, J_SPARSE, J_CONV, J_ATTN };
 
@@ -75,6 +75,11 @@ const lam_param_def kur__akorn_params[] = {
      .max = 1e5, .type = LAM_PARAM_I64},
     {.name = "heads", .doc = "attention heads (attn); must divide C", .def = 1,
      .min = 1, .max = 4096, .type = LAM_PARAM_I64},
+    {.name = "conv_method",
+     .doc = "conv algorithm: direct loop, dft (correlation theorem, several "
+            "times fewer flops for C >> 1) or auto (dft when under half the "
+            "flops); equal to rounding",
+     .choices = "auto|direct|dft", .def = 0, .type = LAM_PARAM_ENUM},
     {.name = NULL}};
 
 const lam_port_def kur__akorn_ports[] = {
@@ -96,7 +101,9 @@ typedef struct {
   int64_t *rowptr;
   int32_t *col;
   int64_t nnz;
-  int64_t kh, ch;      /* conv kernel size, channels C = G * dim */
+  int64_t ch;          /* channels per position C = G * dim (conv, attn) */
+  int conv_method;     /* 0 auto, 1 direct, 2 dft */
+  akorn_conv cv;       /* conv coupling */
   double *bias;        /* conv or attention output bias [C] */
   akorn_attn at;       /* attn coupling */
   double *wpair;       /* per-pair omega [m * n/2], or NULL */
@@ -111,6 +118,7 @@ void kur__akorn_destroy(void *self, lam_model_ctx *ctx) {
   for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
     kur__api->free(owned[i]);
   akorn__attn_free(&a->at);
+  akorn__conv_free(&a->cv);
   kur__api->free(a);
 }
 
@@ -147,6 +155,9 @@ int kur__akorn_create(lam_model_ctx *ctx, void **self) {
   a->b = b, a->m = m, a->n = n, a->mn = m * n;
   a->cpl = (int)par[P_COUPLING];
   a->ch = (m / hw) * n;
+  a->conv_method = (int)par[P_CONV_METHOD];
+  a->cv = (akorn_conv){.H = (int64_t)par[P_HEIGHT], .W = (int64_t)par[P_WIDTH],
+                       .C = a->ch, .batch = b};
   a->at = (akorn_attn){.L = hw, .C = a->ch, .heads = heads,
                        .hd = a->ch / heads, .batch = b};
   a->y = kur__alloc(ctx, b * a->mn, sizeof *a->y);
@@ -191,21 +202,26 @@ int kur__akorn_reset(void *self, lam_model_ctx *ctx) {
   return LAM_OK;
 }
 
-/* jx = J x (without conv bias) for every sample. */
-static void apply_j(akorn *a, lam_model_ctx *ctx, const double *x) {
+/* jx = J x (without the conv or attention output bias) for every sample;
+ * 0 while no coupling is set. */
+static void apply_j(akorn *a, const double *x) {
   const int64_t mn = a->mn, tot = a->b * mn;
   if (a->cpl == J_ATTN && a->at.w) {
     akorn__attn_apply(&a->at, x, a->jx);
     return;
   }
+  if (a->cpl == J_CONV && a->cv.ker) {
+    akorn__conv_apply(&a->cv, x, a->jx);
+    return;
+  }
   memset(a->jx, 0, (size_t)tot * sizeof *a->jx);
-  if (!a->j)
+  if (!a->j) /* dense or sparse J not set, or conv/attn not set */
     return;
   if (a->cpl == J_DENSE) { /* JX^T: [b, mn] = [b, mn] [mn, mn]^T */
     kur__api->dgemm(0, 1, a->b, mn, mn, 1.0, x, mn, a->j, mn, 0.0, a->jx, mn);
     return;
   }
-  if (a->cpl == J_SPARSE) {
+  if (a->cpl == J_SPARSE)
     for (int64_t s = 0; s < a->b; s++)
       for (int64_t i = 0; i < a->m; i++) {
         double *out = a->jx + s * mn + i * a->n;
@@ -213,34 +229,6 @@ static void apply_j(akorn *a, lam_model_ctx *ctx, const double *x) {
           const double *src = x + s * mn + (int64_t)a->col[e] * a->n;
           for (int64_t d = 0; d < a->n; d++)
             out[d] += a->j[e] * src[d];
-        }
-      }
-    return;
-  }
-  /* conv: out[p, co] = sum_{ky, kx, ci} K[co, ci, ky, kx] x[p + (ky, kx) - r, ci] */
-  const int64_t hh = (int64_t)ctx->params[P_HEIGHT], ww = (int64_t)ctx->params[P_WIDTH];
-  const int64_t k = a->kh, rad = k / 2, C = a->ch;
-  for (int64_t s = 0; s < a->b; s++)
-    for (int64_t py = 0; py < hh; py++)
-      for (int64_t px = 0; px < ww; px++) {
-        double *out = a->jx + s * mn + (py * ww + px) * C;
-        for (int64_t ky = 0; ky < k; ky++) {
-          const int64_t qy = py + ky - rad;
-          if (qy < 0 || qy >= hh)
-            continue;
-          for (int64_t kx = 0; kx < k; kx++) {
-            const int64_t qx = px + kx - rad;
-            if (qx < 0 || qx >= ww)
-              continue;
-            const double *src = x + s * mn + (qy * ww + qx) * C;
-            for (int64_t co = 0; co < C; co++) {
-              const double *kr = a->j + ((co * C) * k + ky) * k + kx;
-              double acc = 0;
-              for (int64_t ci = 0; ci < C; ci++)
-                acc += kr[ci * k * k] * src[ci];
-              out[co] += acc;
-            }
-          }
         }
       }
 }
@@ -260,7 +248,7 @@ int kur__akorn_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
     return LAM_EINVAL;
   }
   for (int64_t t = 0; t < nsteps; t++) {
-    apply_j(a, ctx, x);
+    apply_j(a, x);
     for (int64_t s = 0; s < a->b; s++) {
       double ej = 0, ec = 0;
       for (int64_t i = 0; i < a->m; i++) {
@@ -389,9 +377,24 @@ static int set_conv(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     kur__api->free(w);
     return LAM_EINVAL;
   }
-  kur__api->free(a->j);
+  akorn_conv *cv = &a->cv;
+  double *old = cv->ker;
+  cv->ker = w, cv->k = k->shape[2];
+  const int dft = a->conv_method == 2 ||
+                  (a->conv_method == 0 && akorn__conv_dft_better(cv->H, cv->W, cv->C, cv->k));
+  if (dft && (rc = akorn__conv_prepare(cv, ctx))) {
+    cv->ker = old, cv->k = old ? cv->k : 0;
+    kur__api->free(w);
+    kur__api->free(bias);
+    return ERR("set_conv: out of memory for the DFT tables");
+  }
+  if (!dft) { /* the direct loop: drop the tables of an earlier kernel */
+    kur__api->free(cv->kf);
+    cv->kf = NULL;
+  }
+  kur__api->free(old);
   kur__api->free(a->bias);
-  a->j = w, a->bias = bias, a->kh = k->shape[2];
+  a->bias = bias;
   return LAM_OK;
 }
 
@@ -552,7 +555,7 @@ static int field(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   lam_buf *o = kur__api->buf_new(LAM_F64, 3, shape);
   if (!o)
     return ERR("field: out of memory");
-  apply_j(a, ctx, x);
+  apply_j(a, x);
   double *od = o->data;
   for (int64_t e = 0; e < a->b * a->mn; e++)
     od[e] = a->jx[e] + (a->bias ? a->bias[e % a->ch] : 0.0);

@@ -34,6 +34,23 @@ typedef struct {
 void akorn__attn_apply(akorn_attn *t, const double *x, double *out);
 void akorn__attn_free(akorn_attn *t);
 
+/* The convolutional coupling (akorn_conv.c): out = conv(x) without the
+ * bias, by the direct loop or, when kf is set (akorn__conv_prepare), the
+ * DFT route; both exact to rounding. */
+typedef struct {
+  int64_t H, W, C, k, batch;
+  int64_t nh, nw, nf; /* cyclic grid and half-spectrum frequencies (dft) */
+  double *ker;        /* [C, C, k, k] */
+  double *kf;         /* [nf][2C][C]: Re then Im of the kernel transform */
+  double *fwd, *inv;  /* [2 nf, H W] and [H W, 2 nf] DFT matrices */
+  double *xf;         /* [nf][2][batch][C] spectra work */
+  double *pf;         /* [2 batch, 2C] work */
+} akorn_conv;
+int akorn__conv_dft_better(int64_t H, int64_t W, int64_t C, int64_t k);
+int akorn__conv_prepare(akorn_conv *cv, lam_model_ctx *ctx);
+void akorn__conv_apply(akorn_conv *cv, const double *x, double *out);
+void akorn__conv_free(akorn_conv *cv);
+
 /* v[i] <- exp(v[i]) for v[i] <= 709 (softmax arguments are <= 0): about
  * 1 ulp, exactly 0 below -708 (where exp is below 1e-307). */
 void akorn__exp(double *v, int64_t n);
