@@ -161,8 +161,13 @@ typedef struct {
   int coba, expeuler, stdp_on;
   spk_csr c;
   spk_stdp st;
-  double *ref;   /* step until which v is frozen (double: the update
-                  * vectorises); -1 when never fired */
+  double *ref;   /* step until which v is frozen; -1 when never fired */
+  int32_t *frz;  /* the neurons frozen now (ref > step), nfrz of them */
+  double *vfrz;  /* their v before this step's integration */
+  int64_t nfrz;
+  uint8_t *touched; /* nslot: the ring slot holds increments */
+  int wuni;         /* every weight from E is wu[0], from I wu[1] */
+  double wu[2];
   double *ring;  /* (max_delay + 1) x 2 x n delayed increments, or NULL */
   double *total; /* spikes per neuron since reset */
   int32_t *idx;  /* this step's spiking neurons */
@@ -187,10 +192,34 @@ static void lif_free(void *self, lam_model_ctx *ctx) {
   spk__csr_free(&p->c);
   spk__stdp_free(&p->st);
   resv__api->free(p->ref);
+  resv__api->free(p->frz);
+  resv__api->free(p->vfrz);
   resv__api->free(p->ring);
+  resv__api->free(p->touched);
   resv__api->free(p->total);
   resv__api->free(p->idx);
   resv__api->free(p);
+}
+
+/* Without plasticity every weight from an excitatory source is one value
+ * and from an inhibitory one another (the benchmark networks); spike
+ * propagation then reads no weight array, only targets: less than half
+ * the memory traffic per synaptic event.  Checked on the actual weights
+ * (reset and load_state), so a loaded state with other weights is
+ * honoured. */
+static void lif_uniform(lif *p) {
+  const spk_csr *c = &p->c;
+  p->wuni = !p->stdp_on;
+  p->wu[0] = p->wu[1] = 0.0;
+  int seen[2] = {0, 0};
+  for (int64_t j = 0; j < c->n_src && p->wuni; j++)
+    for (int64_t s = c->start[j]; s < c->start[j + 1] && p->wuni; s++) {
+      const int e = j >= p->ne;
+      if (!seen[e])
+        p->wu[e] = c->w[s], seen[e] = 1;
+      /* Bitwise equal (0.0 and -0.0 differ in what they add). */
+      p->wuni = memcmp(&p->wu[e], &c->w[s], sizeof(double)) == 0;
+    }
 }
 
 static int lif_reset(void *self, lam_model_ctx *ctx) {
@@ -224,12 +253,16 @@ static int lif_reset(void *self, lam_model_ctx *ctx) {
   memset(cnt, 0, (size_t)p->n * sizeof *cnt);
   for (int64_t i = 0; i < p->n; i++)
     p->ref[i] = -1.0;
+  p->nfrz = 0;
   memset(p->total, 0, (size_t)p->n * sizeof *p->total);
-  if (p->ring)
+  if (p->ring) {
     memset(p->ring, 0, (size_t)(p->nslot * 2 * p->n) * sizeof *p->ring);
+    memset(p->touched, 0, (size_t)p->nslot);
+  }
   for (int64_t j = 0; j < p->c.n_src; j++)
     for (int64_t s = p->c.start[j]; s < p->c.start[j + 1]; s++)
       p->c.w[s] = j < p->ne ? q[P_WE] : q[P_WI];
+  lif_uniform(p);
   spk__stdp_clear(&p->st);
   p->steps = 0;
   return LAM_OK;
@@ -297,12 +330,17 @@ static int lif_create(lam_model_ctx *ctx, void **self) {
   }
   if (rc == LAM_OK) {
     p->ref = resv__alloc(ctx, n, sizeof *p->ref);
+    p->frz = resv__alloc(ctx, n, sizeof *p->frz);
+    p->vfrz = resv__alloc(ctx, n, sizeof *p->vfrz);
     p->total = resv__alloc(ctx, n, sizeof *p->total);
     p->idx = resv__alloc(ctx, n, sizeof *p->idx);
     p->nslot = dmax + 1;
-    if (dmax > 0)
+    if (dmax > 0) {
       p->ring = resv__alloc(ctx, p->nslot * 2 * n, sizeof *p->ring);
-    if (!p->ref || !p->total || !p->idx || (dmax > 0 && !p->ring))
+      p->touched = resv__alloc(ctx, p->nslot, 1);
+    }
+    if (!p->ref || !p->frz || !p->vfrz || !p->total || !p->idx ||
+        (dmax > 0 && (!p->ring || !p->touched)))
       rc = LAM_ENOMEM;
   }
   if (rc == LAM_OK) {
@@ -325,15 +363,17 @@ static int lif_create(lam_model_ctx *ctx, void **self) {
   return LAM_OK;
 }
 
-/* The neuron passes are written as straight-line selects so that they
- * vectorise (spikes are rare and unpredictable: as jumps, the selects were
- * a quarter of the step time in mispredictions).  For these functions
- * only: -O3 with no-trapping-math, so that GCC if-converts and vectorises
- * them, and an AVX2 clone picked at load time on CPUs that have it (2x
- * faster than SSE2 here).  The arithmetic is unchanged (no fast-math, no
- * contraction into FMA: -ffp-contract=off), so every clone gives
- * bit-identical results. */
-#define sel(c, a, b) ((c) ? (a) : (b))
+/* The neuron pass: one sweep over the neurons that integrates them and
+ * collects the ones above threshold, branch-free except for the rare
+ * block that holds a spike, on GCC/clang generic vectors of four doubles,
+ * so that integration and the threshold test share one load of each
+ * array (as a separate scalar scan, the threshold test alone cost 80 % of
+ * the integration).  For these functions only: -O3 with no-trapping-math
+ * and an AVX2 clone picked at load time on CPUs that have it (the default
+ * clone runs the same vectors as SSE2 pairs; an AVX-512 clone of 8-wide
+ * vectors was slower).  The arithmetic is the scalar one, operation for
+ * operation (no fast-math, no contraction into FMA: -ffp-contract=off),
+ * so every clone and the scalar tail give bit-identical results. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define LIF_HOT                                                                \
   __attribute__((optimize("O3", "no-trapping-math"),                         \
@@ -341,17 +381,65 @@ static int lif_create(lam_model_ctx *ctx, void **self) {
 #else
 #define LIF_HOT
 #endif
+#if defined(__GNUC__)
+#define LIF_VEC 1
+typedef double lif_vd __attribute__((vector_size(32)));
+typedef int64_t lif_vi __attribute__((vector_size(32)));
+#define LIF_B(x) ((lif_vd){(x), (x), (x), (x)})
+#else
+#define LIF_VEC 0
+#endif
 
-/* The integration pass of one step, for every neuron: refractory count
- * down, v integrated unless refractory, g's decay and take the external
- * input, the trace decays.  Pure double arithmetic with selects, so that
- * it vectorises; the threshold is a separate pass (lif_fire). */
+/* One neuron i, scalar: v integrated, g's decay and g_e takes the
+ * external input; then the threshold test.  Refractory neurons are
+ * integrated too and put back afterwards (lif_unfreeze): they are a few
+ * percent of the neurons, and a per-neuron refractory test in this pass
+ * cost a load and a select for every neuron. */
 #define LIF_PASS(vn)                                                           \
   do {                                                                         \
-    double vv = (vn);                                                          \
-    v[i] = sel(ref[i] > now, v[i], vv);                                        \
+    v[i] = (vn);                                                               \
     ge[i] = ge[i] * de + win * in[i];                                          \
     gi[i] = gi[i] * di;                                                        \
+    if (v[i] > vth)                                                            \
+      idx[m++] = (int32_t)i;                                                   \
+  } while (0)
+
+/* Four neurons j .. j + 3 as one vector (V, GE, GI, IE, IN loaded for VN,
+ * the new v), the same operations as LIF_PASS; the threshold test is
+ * or-ed into `acc`.  Unaligned loads and stores through memcpy. */
+#define LIF_VPASS(VN)                                                          \
+  do {                                                                         \
+    lif_vd V, GE, GI, IE, IN;                                                  \
+    memcpy(&V, v + j, sizeof V);                                               \
+    memcpy(&GE, ge + j, sizeof GE);                                            \
+    memcpy(&GI, gi + j, sizeof GI);                                            \
+    memcpy(&IE, iext + j, sizeof IE);                                          \
+    memcpy(&IN, in + j, sizeof IN);                                            \
+    V = (VN);                                                                  \
+    GE = GE * DE + WIN * IN;                                                   \
+    GI = GI * DI;                                                              \
+    memcpy(v + j, &V, sizeof V);                                               \
+    memcpy(ge + j, &GE, sizeof GE);                                            \
+    memcpy(gi + j, &GI, sizeof GI);                                            \
+    acc |= V > VTH;                                                            \
+  } while (0)
+
+/* The vector loop over blocks of 16 neurons (four vectors); a block with
+ * a neuron above threshold (rare) is scanned for it.  Leaves i at the
+ * first neuron not done. */
+#define LIF_VLOOP(VN)                                                          \
+  do {                                                                         \
+    const lif_vd DE = LIF_B(de), DI = LIF_B(di), WIN = LIF_B(win),             \
+                 VTH = LIF_B(vth);                                             \
+    for (; i + 16 <= n; i += 16) {                                             \
+      lif_vi acc = {0, 0, 0, 0};                                               \
+      for (int64_t j = i; j < i + 16; j += 4)                                  \
+        LIF_VPASS(VN);                                                         \
+      if (acc[0] | acc[1] | acc[2] | acc[3])                                   \
+        for (int64_t u = i; u < i + 16; u++)                                   \
+          if (v[u] > vth)                                                      \
+            idx[m++] = (int32_t)u;                                             \
+    }                                                                          \
   } while (0)
 
 typedef struct {
@@ -360,36 +448,53 @@ typedef struct {
   const double *restrict iext, *restrict in;
 } lif_arrays;
 
-LIF_HOT static void update_cuba(const lif *p, const double *q, lif_arrays a,
-                                double now) {
-  double *restrict v = a.v, *restrict ge = a.ge, *restrict gi = a.gi;
-  const double *restrict ref = a.ref;
-  const double *restrict iext = a.iext, *restrict in = a.in;
-  const double el = q[P_EL], pm = p->pm, pe = p->pe, pi = p->pi, pc = p->pc,
-               de = p->de, di = p->di, win = q[P_WIN];
-  for (int64_t i = 0; i < p->n; i++)
+/* The arrays and constants every pass names. */
+#define LIF_LOCALS                                                             \
+  double *restrict v = a.v, *restrict ge = a.ge, *restrict gi = a.gi;          \
+  const double *restrict iext = a.iext, *restrict in = a.in;                   \
+  const double el = q[P_EL], vth = q[P_VTH], de = p->de, di = p->di,           \
+               win = q[P_WIN];                                                 \
+  const int64_t n = p->n;                                                      \
+  int64_t m = 0, i = 0
+
+/* Each pass integrates one step and returns the number of neurons above
+ * threshold, their indices ascending in idx. */
+LIF_HOT static int64_t pass_cuba(const lif *p, const double *q, lif_arrays a,
+                                 int32_t *restrict idx) {
+  LIF_LOCALS;
+  const double pm = p->pm, pe = p->pe, pi = p->pi, pc = p->pc;
+#if LIF_VEC
+  const lif_vd EL = LIF_B(el), PM = LIF_B(pm), PE = LIF_B(pe),
+               PI = LIF_B(pi), PC = LIF_B(pc);
+  LIF_VLOOP(EL + (V - EL) * PM + GE * PE + GI * PI + IE * PC);
+#endif
+  for (; i < n; i++)
     LIF_PASS(el + (v[i] - el) * pm + ge[i] * pe + gi[i] * pi + iext[i] * pc);
+  return m;
 }
 
-LIF_HOT static void update_coba(const lif *p, const double *q, lif_arrays a,
-                                double now) {
-  double *restrict v = a.v, *restrict ge = a.ge, *restrict gi = a.gi;
-  const double *restrict ref = a.ref;
-  const double *restrict iext = a.iext, *restrict in = a.in;
-  const double el = q[P_EL], ee = q[P_EE], ei = q[P_EI],
-               k = p->h / q[P_TAU_M], tau = q[P_TAU_M], de = p->de,
-               di = p->di, win = q[P_WIN], h = p->h;
+LIF_HOT static int64_t pass_coba(const lif *p, const double *q, lif_arrays a,
+                                 int32_t *restrict idx) {
+  LIF_LOCALS;
+  const double ee = q[P_EE], ei = q[P_EI], k = p->h / q[P_TAU_M],
+               tau = q[P_TAU_M], h = p->h;
   if (p->expeuler) {
-    for (int64_t i = 0; i < p->n; i++) {
+    /* exp() per neuron: scalar. */
+    for (; i < n; i++) {
       double gt = 1.0 + ge[i] + gi[i];
       double vinf = (el + ge[i] * ee + gi[i] * ei + iext[i]) / gt;
       LIF_PASS(vinf + (v[i] - vinf) * exp(-h * gt / tau));
     }
-    return;
+    return m;
   }
-  for (int64_t i = 0; i < p->n; i++)
+#if LIF_VEC
+  const lif_vd EL = LIF_B(el), EE = LIF_B(ee), EI = LIF_B(ei), K = LIF_B(k);
+  LIF_VLOOP(V + K * ((EL - V) + GE * (EE - V) + GI * (EI - V) + IE));
+#endif
+  for (; i < n; i++)
     LIF_PASS(v[i] + k * ((el - v[i]) + ge[i] * (ee - v[i]) +
                          gi[i] * (ei - v[i]) + iext[i]));
+  return m;
 }
 
 /* The trace decays only when it is switched on (tau_trace > 0), so that
@@ -399,51 +504,102 @@ LIF_HOT static void decay_trace(double *restrict tr, int64_t n, double d) {
     tr[i] *= d;
 }
 
-/* Indices i with v[i] > vth into idx; returns their number.  Blocks of 8
- * are tested with a branch-free (vectorised) "any" first, because spikes
- * are rare: the plain scalar scan was a quarter of the step time. */
-LIF_HOT static int64_t scan_above(const double *restrict v, int64_t n,
-                                  double vth, int32_t *restrict idx) {
-  int64_t m = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    int any = 0;
-    for (int k = 0; k < 8; k++)
-      any |= v[i + k] > vth;
-    if (any)
-      for (int k = 0; k < 8; k++)
-        if (v[i + k] > vth)
-          idx[m++] = (int32_t)(i + k);
+/* Refractoriness: a neuron that fires at step s is frozen (v unchanged)
+ * while ref = s + nref > step, i.e. it integrates again at step s + nref.
+ * Before the pass, the list of frozen neurons drops those whose end has
+ * come and keeps the v of the others; after the pass, their v is put
+ * back.  The pass's threshold test saw their integrated v: when one of
+ * them was above threshold, or a frozen v is (only if v was written from
+ * outside), the spikers are collected again from the final v. */
+static void lif_freeze(lif *p, const double *v) {
+  const double now = (double)p->steps;
+  int64_t keep = 0;
+  for (int64_t k = 0; k < p->nfrz; k++) {
+    const int32_t i = p->frz[k];
+    if (p->ref[i] > now) {
+      p->frz[keep] = i;
+      p->vfrz[keep++] = v[i];
+    }
   }
-  for (; i < n; i++)
+  p->nfrz = keep;
+}
+
+static int64_t lif_unfreeze(lif *p, double *v, double vth, int64_t m) {
+  int redo = 0;
+  for (int64_t k = 0; k < p->nfrz; k++) {
+    const int32_t i = p->frz[k];
+    redo |= (v[i] > vth) | (p->vfrz[k] > vth);
+    v[i] = p->vfrz[k];
+  }
+  if (!redo)
+    return m;
+  m = 0;
+  for (int64_t i = 0; i < p->n; i++)
     if (v[i] > vth)
-      idx[m++] = (int32_t)i;
+      p->idx[m++] = (int32_t)i;
   return m;
 }
 
-/* Threshold: the spikers are collected by scan_above, the spike port is zeroed and set for
- * them; reset, refractory end, trace and bin count for the spikers only.
- * A neuron that fires at step s is frozen while s + nref > step, i.e. it
- * integrates again at step s + nref.  Returns the number of spikers, their
- * indices in p->idx. */
-static int64_t lif_fire(lif *p, const double *q, lif_arrays a,
-                        uint8_t *restrict spk, double *restrict cnt) {
-  int32_t *restrict idx = p->idx;
-  const int64_t n = p->n;
-  const int64_t m = scan_above(a.v, n, q[P_VTH], idx);
-  for (int64_t i = 0; i < n; i++)
-    spk[i] = 0;
+/* Rebuilds the frozen list from ref (after load_state). */
+static void lif_frozen_from_ref(lif *p) {
+  p->nfrz = 0;
+  for (int64_t i = 0; i < p->n; i++)
+    if (p->ref[i] > (double)p->steps)
+      p->frz[p->nfrz++] = (int32_t)i;
+}
+
+/* Threshold crossings (the m neurons in p->idx): the spike port is zeroed
+ * and set for them; reset, refractory end (and the frozen list), trace
+ * and bin count for the spikers only. */
+static void lif_fire(lif *p, const double *q, lif_arrays a, int64_t m,
+                     uint8_t *restrict spk, double *restrict cnt) {
+  const int32_t *restrict idx = p->idx;
+  memset(spk, 0, (size_t)p->n);
   const double tin = p->dtr > 0.0 ? 1.0 : 0.0;
-  const double until = (double)p->steps + p->nref;
+  const double now = (double)p->steps, until = now + p->nref;
   for (int64_t k = 0; k < m; k++) {
     const int32_t i = idx[k];
     spk[i] = 1;
+    if (!(a.ref[i] > now)) /* else already in the list */
+      p->frz[p->nfrz++] = i;
     a.v[i] = q[P_VRESET];
     a.ref[i] = until;
     a.tr[i] += tin;
     cnt[i] += 1.0;
     p->total[i] += 1.0;
   }
-  return m;
+}
+
+/* Delays: a synapse with delay d adds its weight into slot (step + d) mod
+ * nslot of the ring (E and I halves); the slot of this step is then added
+ * into g and cleared -- only when something was written into it (spikes
+ * are rare; `touched` says which slots hold increments). */
+static void lif_delayed(lif *p, double *restrict ge, double *restrict gi,
+                        int64_t m) {
+  const spk_csr *c = &p->c;
+  const int64_t n = p->n, ne = p->ne, nslot = p->nslot;
+  const int64_t now = p->steps % nslot;
+  for (int64_t k = 0; k < m; k++) {
+    const int32_t j = p->idx[k];
+    const int64_t off = j < ne ? 0 : n;
+    for (int64_t s = c->start[j]; s < c->start[j + 1]; s++) {
+      int64_t sl = now + (c->delay ? c->delay[s] : c->delay0);
+      if (sl >= nslot)
+        sl -= nslot;
+      p->ring[(sl * 2) * n + off + c->tgt[s]] += c->w[s];
+      p->touched[sl] = 1;
+    }
+  }
+  if (!p->touched[now])
+    return;
+  p->touched[now] = 0;
+  double *restrict re = p->ring + (now * 2) * n, *restrict ri = re + n;
+  for (int64_t i = 0; i < n; i++) {
+    ge[i] += re[i];
+    gi[i] += ri[i];
+    re[i] = 0.0;
+    ri[i] = 0.0;
+  }
 }
 
 static int lif_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
@@ -467,13 +623,13 @@ static int lif_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
     /* A bin starts: its count starts from zero. */
     if (p->steps % p->bin_steps == 0)
       memset(cnt, 0, (size_t)n * sizeof *cnt);
-    if (p->coba)
-      update_coba(p, q, arr, (double)p->steps);
-    else
-      update_cuba(p, q, arr, (double)p->steps);
+    lif_freeze(p, v);
+    int64_t m = p->coba ? pass_coba(p, q, arr, p->idx)
+                        : pass_cuba(p, q, arr, p->idx);
+    m = lif_unfreeze(p, v, q[P_VTH], m);
     if (p->dtr > 0.0)
       decay_trace(tr, n, p->dtr);
-    const int64_t m = lif_fire(p, q, arr, spk, cnt);
+    lif_fire(p, q, arr, m, spk, cnt);
     if (p->stdp_on) {
       spk__stdp_decay(&p->st);
       for (int64_t k = 0; k < m; k++)
@@ -485,30 +641,21 @@ static int lif_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
       /* Delay 0: the increments land directly in g (seen next step). */
       for (int64_t k = 0; k < m; k++) {
         const int32_t j = p->idx[k];
-        double *g = j < ne ? ge : gi;
-        const int32_t *tg = c->tgt;
-        const double *w = c->w;
-        for (int64_t s = c->start[j], e = c->start[j + 1]; s < e; s++)
-          g[tg[s]] += w[s];
-      }
-    } else {
-      const int64_t slot = p->steps % p->nslot;
-      for (int64_t k = 0; k < m; k++) {
-        const int32_t j = p->idx[k];
-        const int64_t off = j < ne ? 0 : n;
-        for (int64_t s = c->start[j]; s < c->start[j + 1]; s++) {
-          int64_t d = c->delay ? c->delay[s] : c->delay0;
-          int64_t sl = (p->steps + d) % p->nslot;
-          p->ring[(sl * 2) * n + off + c->tgt[s]] += c->w[s];
+        double *restrict g = j < ne ? ge : gi;
+        const int32_t *restrict tg = c->tgt + c->start[j];
+        const int64_t len = c->start[j + 1] - c->start[j];
+        if (p->wuni) {
+          const double wj = p->wu[j >= ne];
+          for (int64_t s = 0; s < len; s++)
+            g[tg[s]] += wj;
+        } else {
+          const double *restrict w = c->w + c->start[j];
+          for (int64_t s = 0; s < len; s++)
+            g[tg[s]] += w[s];
         }
       }
-      double *re = p->ring + (slot * 2) * n, *ri = re + n;
-      for (int64_t i = 0; i < n; i++) {
-        ge[i] += re[i];
-        gi[i] += ri[i];
-        re[i] = 0.0;
-        ri[i] = 0.0;
-      }
+    } else {
+      lif_delayed(p, ge, gi, m);
     }
   }
   return LAM_OK;
@@ -631,6 +778,10 @@ static int lif_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   if (rc != LAM_OK)
     return rc;
   p->c.delay0 = (int32_t)h.delay0;
+  lif_frozen_from_ref(p);
+  lif_uniform(p);
+  if (p->ring) /* conservatively: every slot may hold increments */
+    memset(p->touched, 1, (size_t)p->nslot);
   return spk__state_csr_check(ctx, &p->c, (int32_t)p->nslot,
                               "reservoir.lif");
 }

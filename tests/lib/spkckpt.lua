@@ -11,13 +11,14 @@ local lam = require "lamina"
 local M = {}
 
 -- spec = { model =, params =, dt =, T = (ms), seeds = {a, c},
---          spikes = {port, ...}, state = {port, ...}, setup = fn(sim) }
+--          spikes = {port, ...}, state = {port, ...}, setup = fn(sim),
+--          params_c = (optional: C's and D's parameters, default params) }
 -- Returns { spikes = bool, n = spikes compared, state = bool,
 --           differs = bool }.
 function M.continuation(spec)
-  local function make(seed)
+  local function make(seed, params)
     local sim = lam.sim { dt = spec.dt, seed = seed }
-    sim:add("net", spec.model, spec.params)
+    sim:add("net", spec.model, params or spec.params)
     if spec.setup then spec.setup(sim) end
     return sim
   end
@@ -44,11 +45,11 @@ function M.continuation(spec)
   local b = make(spec.seeds[1])
   b:run(spec.T)
   local st = b:save_state("net")
-  local c = make(spec.seeds[2])
+  local c = make(spec.seeds[2], spec.params_c)
   c:load_state("net", st)
   local rc = record(c)
   c:run(spec.T)
-  local d = make(spec.seeds[2])
+  local d = make(spec.seeds[2], spec.params_c)
   d:run(spec.T)
 
   local res = { spikes = true, n = 0, state = true, differs = false }

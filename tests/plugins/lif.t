@@ -7,7 +7,7 @@
 -- determinism and parameter errors.  Fixed seeds; tolerances in the names.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(43)
+tap.plan(46)
 
 local function run_net(params, T, seed, opts)
   local sim = lam.sim { dt = 0.1, seed = seed or 1 }
@@ -177,6 +177,24 @@ do
   local frozen = true
   for k = 1, 50 do if vv:get(k, 1) ~= -60 then frozen = false end end
   tap.ok(frozen and vv:get(51, 1) ~= -60, "refractory 5 ms: v held at v_reset through tick 49, integrates at tick 50")
+  -- v written from outside: at 7 ms (not frozen) to -40 mV, above
+  -- threshold: it fires at tick 70 and is frozen through tick 119; at
+  -- 10 ms (frozen) to -49.95 mV (one step of integration would take it
+  -- below threshold, to -50.05): a frozen v keeps the written value, and the
+  -- threshold tests the final v, so it fires at tick 100 and is reset and
+  -- frozen from there (through tick 149).
+  local spk2 = sim:record("net.spikes")
+  local v2 = sim:record("net.v") -- rows from tick 60
+  sim:at(7, function(s) s:port("net.v"):set(-40, 1) end)
+  sim:at(10, function(s) s:port("net.v"):set(-49.95, 1) end)
+  sim:run(10)
+  local t2, i2 = spk2:events()
+  local vv2 = v2:data()
+  local held = true
+  for tick = 71, 149 do if vv2:get(tick - 59, 1) ~= -60 then held = false end end
+  tap.ok(t2:size() == 2 and t2:get(1) == 70 and t2:get(2) == 100 and i2:get(1) == 0 and i2:get(2) == 0 and held and
+         vv2:get(150 - 59, 1) ~= -60,
+         "a frozen neuron whose v is set above threshold fires at that step and is frozen at v_reset again")
 end
 
 -- ---- STDP -----------------------------------------------------------------------
@@ -246,6 +264,23 @@ do
     if ta:get(k) ~= tb:get(k) or ia:get(k) ~= ib:get(k) then same = false end
   end
   tap.ok(same, "save_state / load_state into another seed's instance: identical continuation (" .. ta:size() .. " spikes)")
+end
+
+-- A fresh instance of another seed AND other weight parameters (w_e 2,
+-- w_i -6) loads a state of a plastic-free network, without delays (the
+-- path that reads no weight array) and with delays (increments in flight
+-- in the ring at the save): the loaded weights (the saver's 1.62 and -9)
+-- are the ones used.
+for _, d in ipairs { { 0, -1 }, { 0.2, 1.5 } } do
+  local function par(we, wi)
+    return { n = 400, p = 0.1, w_e = we, w_i = wi, E_L = -45, delay = d[1], delay_max = d[2] }
+  end
+  local res = require("spkckpt").continuation {
+    model = "reservoir.lif", dt = 0.1, T = 100, seeds = { 4, 11 }, params = par(1.62, -9), params_c = par(2, -6),
+    spikes = { "spikes" }, state = { "v", "g_e", "g_i" } }
+  tap.ok(res.spikes and res.n > 300 and res.state and res.differs,
+         (d[1] == 0 and "delay 0" or "delays 0.2-1.5 ms") .. ": a fresh instance with another seed and other weights continues " ..
+         "bitwise after load_state (" .. res.n .. " spikes)")
 end
 
 -- ---- external spike input through a link --------------------------------------
