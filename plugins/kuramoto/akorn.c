@@ -107,7 +107,7 @@ typedef struct {
   double *bias;        /* conv or attention output bias [C] */
   akorn_attn at;       /* attn coupling */
   double *wpair;       /* per-pair omega [m * n/2], or NULL */
-  double *y, *jx;      /* [b, mn] work */
+  double *y, *jx;      /* [dim] and [b, mn] work */
 } akorn;
 
 void kur__akorn_destroy(void *self, lam_model_ctx *ctx) {
@@ -160,7 +160,7 @@ int kur__akorn_create(lam_model_ctx *ctx, void **self) {
                        .C = a->ch, .batch = b};
   a->at = (akorn_attn){.L = hw, .C = a->ch, .heads = heads,
                        .hd = a->ch / heads, .batch = b};
-  a->y = kur__alloc(ctx, b * a->mn, sizeof *a->y);
+  a->y = kur__alloc(ctx, n, sizeof *a->y); /* one oscillator's y */
   a->jx = a->y ? kur__alloc(ctx, b * a->mn, sizeof *a->jx) : NULL;
   int rc = a->jx ? kur__akorn_reset(a, ctx) : LAM_ENOMEM;
   if (rc) {
@@ -233,6 +233,80 @@ static void apply_j(akorn *a, const double *x) {
       }
 }
 
+/* ss[j] <- 1 / sqrt(ss[j]) (1 where ss[j] = 0), vectorised: a block of
+ * oscillators shares one pass of vector square roots and divisions, which
+ * are long-latency and would otherwise serialise the update
+ * (no-math-errno: ss >= 0, so errno is never set anyway). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-math-errno"))) KUR_VEC
+#endif
+static void inv_norms(double *ss, int64_t nb) {
+  for (int64_t j = 0; j < nb; j++)
+    ss[j] = ss[j] > 0 ? 1.0 / sqrt(ss[j]) : 1.0;
+}
+
+/* One sample's per-oscillator update, fused into one pass per block of
+ * oscillators: y = jx + c + bias, the energies' sums, the tangent
+ * projection, the Omega (or radial) term and the step, then the block's
+ * norms, then the scaling.  Inlined with n = 2 and 4 as constants so that
+ * the inner loops unroll and y lives in registers; the bias (period ch
+ * elements) is followed with a running offset instead of a modulo. */
+enum { UPD_BLOCK = 64 };
+typedef struct {
+  double gamma, omega;
+  const double *wpair, *bias;
+  int64_t m, ch;
+  int radial, rot;
+} akorn_upd;
+
+static inline __attribute__((always_inline)) void
+update(const akorn_upd *u, int64_t n, double *restrict x, double *restrict yw,
+       const double *restrict jx, const double *restrict c, double *ejp,
+       double *ecp) {
+  double ej = 0, ec = 0, ss[UPD_BLOCK], yl[4];
+  double *restrict y = n <= 4 ? yl : yw;
+  int64_t bo = 0;
+  for (int64_t i = 0; i < u->m; i++, x += n, jx += n, c += n) {
+    double xy = 0;
+    for (int64_t d = 0; d < n; d++) {
+      const double cb = c[d] + (u->bias ? u->bias[bo + d] : 0.0);
+      y[d] = jx[d] + cb;
+      ej += x[d] * jx[d];
+      ec += x[d] * cb;
+      xy += x[d] * y[d];
+    }
+    if (u->bias && (bo += n) == u->ch)
+      bo = 0;
+    for (int64_t d = 0; d < n; d++) /* tangent projection */
+      y[d] -= xy * x[d];
+    if (u->radial) {
+      for (int64_t d = 0; d < n; d++)
+        y[d] += x[d];
+    } else if (u->rot) {
+      for (int64_t d = 0; d + 1 < n; d += 2) {
+        const double w = u->wpair ? u->wpair[(i * n + d) / 2] : u->omega;
+        y[d] += w * x[d + 1];
+        y[d + 1] -= w * x[d];
+      }
+    }
+    double sq = 0;
+    for (int64_t d = 0; d < n; d++) {
+      x[d] += u->gamma * y[d];
+      sq += x[d] * x[d];
+    }
+    const int64_t j = i % UPD_BLOCK;
+    ss[j] = sq;
+    if (j == UPD_BLOCK - 1 || i == u->m - 1) { /* the block's norms */
+      inv_norms(ss, j + 1);
+      double *xb = x - j * n;
+      for (int64_t q = 0; q <= j; q++)
+        for (int64_t d = 0; d < n; d++)
+          xb[q * n + d] *= ss[q];
+    }
+  }
+  *ejp = ej, *ecp = ec;
+}
+
 int kur__akorn_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
   akorn *a = self;
   const int64_t tot = a->b * a->mn, n = a->n;
@@ -247,39 +321,20 @@ int kur__akorn_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
     kur__api->set_error(ctx->host, "omega = %g needs an even dim", omega);
     return LAM_EINVAL;
   }
+  const akorn_upd u = {.gamma = gamma, .omega = omega, .wpair = a->wpair,
+                       .bias = a->bias, .m = a->m, .ch = a->ch,
+                       .radial = radial, .rot = omega != 0 || a->wpair};
   for (int64_t t = 0; t < nsteps; t++) {
     apply_j(a, x);
     for (int64_t s = 0; s < a->b; s++) {
-      double ej = 0, ec = 0;
-      for (int64_t i = 0; i < a->m; i++) {
-        const int64_t o = s * a->mn + i * n;
-        double *xi = x + o, *y = a->y + o;
-        const double *jx = a->jx + o, *ci = c + o;
-        double xy = 0;
-        for (int64_t d = 0; d < n; d++) {
-          const double cb = ci[d] + (a->bias ? a->bias[(i * n + d) % a->ch] : 0.0);
-          y[d] = jx[d] + cb;
-          ej += xi[d] * jx[d];
-          ec += xi[d] * cb;
-          xy += xi[d] * y[d];
-        }
-        double *delta = y; /* y_i is not needed after the projection */
-        for (int64_t d = 0; d < n; d++)
-          delta[d] = y[d] - xy * xi[d];
-        if (radial) {
-          for (int64_t d = 0; d < n; d++)
-            delta[d] += xi[d];
-        } else if (omega != 0 || a->wpair) {
-          for (int64_t d = 0; d + 1 < n; d += 2) {
-            const double w = a->wpair ? a->wpair[(i * n + d) / 2] : omega;
-            delta[d] += w * xi[d + 1];
-            delta[d + 1] -= w * xi[d];
-          }
-        }
-        for (int64_t d = 0; d < n; d++)
-          xi[d] += gamma * delta[d];
-        normalise(xi, n);
-      }
+      const int64_t o = s * a->mn;
+      double ej, ec;
+      if (n == 4)
+        update(&u, 4, x + o, a->y, a->jx + o, c + o, &ej, &ec);
+      else if (n == 2)
+        update(&u, 2, x + o, a->y, a->jx + o, c + o, &ej, &ec);
+      else
+        update(&u, n, x + o, a->y, a->jx + o, c + o, &ej, &ec);
       en[2 * s] = -(ej + ec);
       en[2 * s + 1] = -0.5 * ej - ec;
     }

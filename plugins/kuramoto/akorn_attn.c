@@ -28,10 +28,10 @@ static const double ln2_hi = 6.93147180369123816490e-01;
 static const double ln2_lo = 1.90821492927058770002e-10;
 static const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
 
-static inline __attribute__((always_inline)) void exp_loop(double *restrict v,
-                                                           int64_t n) {
+static inline __attribute__((always_inline)) void
+exp_loop(double *restrict v, int64_t n, double shift) {
   for (int64_t i = 0; i < n; i++) {
-    const double x0 = v[i], x = x0 < -708.0 ? -708.0 : x0;
+    const double x0 = v[i] - shift, x = x0 < -708.0 ? -708.0 : x0;
     union { double d; uint64_t u; } kb = {.d = x * inv_ln2 + magic}, sc;
     const double k = kb.d - magic;
     const double r = (x - k * ln2_hi) - k * ln2_lo;
@@ -54,25 +54,67 @@ static inline __attribute__((always_inline)) void exp_loop(double *restrict v,
   }
 }
 
+/* Row-wise max and sum with eight independent lanes, so that the loops
+ * vectorise without reassociating a single accumulator. */
+static inline __attribute__((always_inline)) double
+row_max(const double *restrict e, int64_t n) {
+  double m[8];
+  for (int l = 0; l < 8; l++)
+    m[l] = e[0];
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++)
+      m[l] = e[j + l] > m[l] ? e[j + l] : m[l];
+  for (; j < n; j++)
+    m[0] = e[j] > m[0] ? e[j] : m[0];
+  double mx = m[0];
+  for (int l = 1; l < 8; l++)
+    mx = m[l] > mx ? m[l] : mx;
+  return mx;
+}
+
+static inline __attribute__((always_inline)) double
+row_sum(const double *restrict e, int64_t n) {
+  double m[8] = {0};
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++)
+      m[l] += e[j + l];
+  for (; j < n; j++)
+    m[0] += e[j];
+  return ((m[0] + m[1]) + (m[2] + m[3])) + ((m[4] + m[5]) + (m[6] + m[7]));
+}
+
+/* Rows of s [rows, n] <- exp(s - row max); z[i] = the row's sum. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx512f", "avx2", "default"))) KUR_VEC
 #endif
-void akorn__exp(double *v, int64_t n) {
-  exp_loop(v, n);
+void akorn__softmax_rows(double *s, int64_t rows, int64_t n, double *z) {
+  for (int64_t i = 0; i < rows; i++) {
+    double *e = s + i * n;
+    exp_loop(e, n, row_max(e, n));
+    z[i] = row_sum(e, n);
+  }
 }
 
-/* Rotate channel pairs of `rows` tokens (row t of [rows, ld], token t % L)
- * by +theta (sign 1) or -theta (sign -1). */
-static void rotate(const akorn_attn *t, double *a, int64_t rows, int64_t ld,
-                   double sign) {
+/* Rotate the channel pairs of `parts` consecutive [C] blocks of each of
+ * `rows` tokens (row r at a + r * ld, token r % L) by +theta (sign 1) or
+ * -theta (sign -1). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default"))) KUR_VEC
+#endif
+void akorn__rotate(const akorn_attn *t, double *a, int64_t rows, int64_t ld,
+                   int parts, double sign) {
   const int64_t np = t->C / 2;
   for (int64_t r = 0; r < rows; r++) {
-    double *v = a + r * ld;
     const double *c = t->gc + (r % t->L) * np, *s = t->gs + (r % t->L) * np;
-    for (int64_t p = 0; p < np; p++) {
-      const double x0 = v[2 * p], x1 = v[2 * p + 1], sn = sign * s[p];
-      v[2 * p] = c[p] * x0 - sn * x1;
-      v[2 * p + 1] = sn * x0 + c[p] * x1;
+    for (int part = 0; part < parts; part++) {
+      double *restrict v = a + r * ld + part * t->C;
+      for (int64_t p = 0; p < np; p++) {
+        const double x0 = v[2 * p], x1 = v[2 * p + 1], sn = sign * s[p];
+        v[2 * p] = c[p] * x0 - sn * x1;
+        v[2 * p + 1] = sn * x0 + c[p] * x1;
+      }
     }
   }
 }
@@ -83,36 +125,23 @@ void akorn__attn_apply(akorn_attn *t, const double *x, double *out) {
     memcpy(t->qkv + r * C3, t->b, (size_t)C3 * sizeof *t->b);
   kur__api->dgemm(0, 1, rows, C3, C, 1.0, x, C, t->w, C, 1.0, t->qkv, C3);
   if (t->gc)
-    for (int part = 0; part < 3; part++)
-      rotate(t, t->qkv + part * C, rows, C3, 1.0);
+    akorn__rotate(t, t->qkv, rows, C3, 3, 1.0);
   const double scale = 1.0 / sqrt((double)hd);
   for (int64_t s = 0; s < t->batch; s++)
     for (int64_t h = 0; h < t->heads; h++) {
       const double *q = t->qkv + s * L * C3 + h * hd, *k = q + C, *v = q + 2 * C;
       double *o = t->o + s * L * C + h * hd;
       kur__api->dgemm(0, 1, L, L, hd, scale, q, C3, k, C3, 0.0, t->s, L);
-      for (int64_t i = 0; i < L; i++) {
-        double *e = t->s + i * L, mx = e[0];
-        for (int64_t j = 1; j < L; j++)
-          mx = e[j] > mx ? e[j] : mx;
-        for (int64_t j = 0; j < L; j++)
-          e[j] -= mx;
-      }
-      akorn__exp(t->s, L * L);
-      for (int64_t i = 0; i < L; i++) {
-        const double *e = t->s + i * L;
-        double acc = 0;
-        for (int64_t j = 0; j < L; j++)
-          acc += e[j];
-        t->z[i] = acc;
-      }
+      akorn__softmax_rows(t->s, L, L, t->z);
       kur__api->dgemm(0, 0, L, hd, L, 1.0, t->s, L, v, C3, 0.0, o, C);
-      for (int64_t i = 0; i < L; i++)
+      for (int64_t i = 0; i < L; i++) {
+        const double zi = 1.0 / t->z[i];
         for (int64_t d = 0; d < hd; d++)
-          o[i * C + d] /= t->z[i];
+          o[i * C + d] *= zi;
+      }
     }
   if (t->gc)
-    rotate(t, t->o, rows, C, -1.0);
+    akorn__rotate(t, t->o, rows, C, 1, -1.0);
   kur__api->dgemm(0, 1, rows, C, C, 1.0, t->o, C, t->wo, C, 0.0, out, C);
 }
 

@@ -51,8 +51,12 @@ int akorn__conv_prepare(akorn_conv *cv, lam_model_ctx *ctx);
 void akorn__conv_apply(akorn_conv *cv, const double *x, double *out);
 void akorn__conv_free(akorn_conv *cv);
 
-/* v[i] <- exp(v[i]) for v[i] <= 709 (softmax arguments are <= 0): about
- * 1 ulp, exactly 0 below -708 (where exp is below 1e-307). */
-void akorn__exp(double *v, int64_t n);
+/* Rows of s [rows, n] <- exp(s - the row's max), z[i] <- the row's sum:
+ * exp to about 1 ulp, exactly 0 below -708 (where it is below 1e-307). */
+void akorn__softmax_rows(double *s, int64_t rows, int64_t n, double *z);
+/* GTA: rotate the channel pairs of `parts` consecutive [C] blocks in each
+ * of `rows` tokens (row r at a + r * ld, token r % L) by sign * theta. */
+void akorn__rotate(const akorn_attn *t, double *a, int64_t rows, int64_t ld,
+                   int parts, double sign);
 
 #endif /* AKORN_INT_H */

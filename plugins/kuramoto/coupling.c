@@ -107,7 +107,13 @@ void kur__phase_history(kphase *p) {
     p->head = p->head + 1 == p->depth ? 0 : p->head + 1;
     if (p->cpl == CPL_MEAN) {
       memcpy(p->hz + 4 * p->head, z, sizeof z);
-    } else { /* (cos, sin) pairs: one cache line per delayed gather */
+    } else if (p->smaj) { /* [n][depth][2]: each source's own ring */
+      double *h = p->hc + 2 * p->head;
+      for (int64_t j = 0; j < n; j++) {
+        h[2 * j * p->depth] = p->c[j];
+        h[2 * j * p->depth + 1] = p->s[j];
+      }
+    } else { /* [depth][n][2]: (cos, sin) pairs, one cache line per gather */
       double *h = p->hc + 2 * p->head * n;
       for (int64_t j = 0; j < n; j++) {
         h[2 * j] = p->c[j];
@@ -140,19 +146,76 @@ static void mean_field(kphase *p, const double *par) {
   p->him = g * (ca * hi - sa * hr);
 }
 
+/* (re, im) as one value (GCC vector extension): one 16-byte load of an
+ * interleaved (cos, sin) pair, one multiply and one add per edge. */
+typedef double kur_v2 __attribute__((vector_size(16)));
+
+static inline kur_v2 pair(const double *z, int64_t j) {
+  kur_v2 v;
+  memcpy(&v, z + 2 * j, sizeof v);
+  return v;
+}
+
+/* A CSR row: four independent accumulators (edge e into e mod 4, then
+ * (a0 + a1) + (a2 + a3)), so the adds of a row do not wait on each other;
+ * a fixed order, so the result is bit-reproducible. */
+static inline __attribute__((always_inline)) kur_v2
+csr_row(const double *w, const int32_t *col, int64_t m, const double *z) {
+#define W(e) (w ? w[e] * pair(z, col[e]) : pair(z, col[e]))
+  kur_v2 a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0;
+  int64_t e = 0;
+  for (; e + 4 <= m; e += 4) {
+    a0 += W(e);
+    a1 += W(e + 1);
+    a2 += W(e + 2);
+    a3 += W(e + 3);
+  }
+  for (; e < m; e++)
+    a0 += W(e);
+  return (a0 + a1) + (a2 + a3);
+#undef W
+}
+
+/* The sparse field; an unweighted graph (every weight wval) skips the
+ * weight stream, two thirds of the bytes per edge, and scales each row's
+ * sum once. */
+KUR_CLONES static void csr_field(int64_t n, const int64_t *rowptr,
+                                 const int32_t *col, const double *w,
+                                 int wsame, double wval, const double *z,
+                                 double *fre, double *fim) {
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t e0 = rowptr[i], m = rowptr[i + 1] - e0;
+    kur_v2 a;
+    if (wsame)
+      a = wval * csr_row(NULL, col + e0, m, z);
+    else
+      a = csr_row(w + e0, col + e0, m, z);
+    fre[i] = a[0];
+    fim[i] = a[1];
+  }
+}
+
 /* The common case: no per-edge lags or delays.  One pass reads each
- * weight once and accumulates both sums. */
-static void net_plain(kphase *p, const double *xc, const double *xs) {
+ * weight once and accumulates both sums.  Sparse rows gather interleaved
+ * pairs z (the ring slot of a uniform delay, else built here from xc, xs). */
+static void net_plain(kphase *p, const double *xc, const double *xs,
+                      const double *z) {
   const int64_t n = p->n;
+  if (p->rowptr) {
+    if (!z) {
+      for (int64_t j = 0; j < n; j++) {
+        p->zp[2 * j] = xc[j];
+        p->zp[2 * j + 1] = xs[j];
+      }
+      z = p->zp;
+    }
+    csr_field(n, p->rowptr, p->col, p->w, p->wsame, p->wval, z, p->fre,
+              p->fim);
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     double re = 0, im = 0;
-    if (p->rowptr) {
-      for (int64_t e = p->rowptr[i]; e < p->rowptr[i + 1]; e++) {
-        const int32_t j = p->col[e];
-        re += p->w[e] * xc[j];
-        im += p->w[e] * xs[j];
-      }
-    } else if (p->w) {
+    if (p->w) {
       const double *wr = p->w + i * n;
       for (int64_t j = 0; j < n; j++) {
         re += wr[j] * xc[j];
@@ -166,6 +229,33 @@ static void net_plain(kphase *p, const double *xc, const double *xs) {
     }
     p->fre[i] = re;
     p->fim[i] = im;
+  }
+}
+
+/* Dense per-edge delays, source-major: for each source j, every target i
+ * reads j's own ring (depth pairs, a few kB that stay in L1) at its delay,
+ * while the transposed weights and 16-bit delays stream.  Row-major order
+ * would gather each edge from a different source's history (n depth 16
+ * bytes, megabytes): a cache miss per edge.  Target i still adds its
+ * sources in the order j = 0, 1, ..., so the sums are bitwise those of
+ * net_plain and net_general; delay 0 reads the current stage. */
+static void net_smaj(kphase *p, const double *xc, const double *xs) {
+  const int64_t n = p->n, depth = p->depth, head = p->head;
+  double *restrict re = p->fre, *restrict im = p->fim;
+  memset(re, 0, (size_t)n * sizeof *re);
+  memset(im, 0, (size_t)n * sizeof *im);
+  for (int64_t j = 0; j < n; j++) {
+    const double *restrict h = p->hc + 2 * j * depth;
+    const uint16_t *restrict d = p->dt + j * n;
+    const double *restrict w = p->wt ? p->wt + j * n : NULL;
+    const double cj = xc[j], sj = xs[j];
+    for (int64_t i = 0; i < n; i++) {
+      const int64_t k = head - d[i] < 0 ? head - d[i] + depth : head - d[i];
+      const double zc = d[i] ? h[2 * k] : cj, zs = d[i] ? h[2 * k + 1] : sj;
+      const double wi = w ? w[i] : 1.0;
+      re[i] += wi * zc;
+      im[i] += wi * zs;
+    }
   }
 }
 
@@ -205,20 +295,24 @@ void kur__phase_field(kphase *p, const double *par, const double *theta,
     mean_field(p, par);
     return;
   }
-  const double *xc = p->c, *xs = p->s;
+  const double *xc = p->c, *xs = p->s, *z = NULL;
   if (!p->edelay && p->maxd > 0) { /* uniform delay: the whole ring slot */
-    const double *h = p->hc + 2 * slot(p, p->maxd) * p->n;
-    for (int64_t j = 0; j < p->n; j++) {
-      p->hs[j] = h[2 * j];
-      p->hs[p->n + j] = h[2 * j + 1];
+    z = p->hc + 2 * slot(p, p->maxd) * p->n;
+    if (!p->rowptr) {
+      for (int64_t j = 0; j < p->n; j++) {
+        p->hs[j] = z[2 * j];
+        p->hs[p->n + j] = z[2 * j + 1];
+      }
+      xc = p->hs;
+      xs = p->hs + p->n;
     }
-    xc = p->hs;
-    xs = p->hs + p->n;
   }
-  if (p->edelay || p->lc)
+  if (p->smaj)
+    net_smaj(p, xc, xs);
+  else if (p->edelay || p->lc)
     net_general(p, xc, xs);
   else
-    net_plain(p, xc, xs);
+    net_plain(p, xc, xs, z);
   const double k = par[P_K], ca = cos(par[P_ALPHA]), sa = sin(par[P_ALPHA]);
   for (int64_t i = 0; i < p->n; i++) {
     const double g = k * p->scale[i], re = p->fre[i], im = p->fim[i];
@@ -292,4 +386,53 @@ int kur__phase_ring(kphase *p, lam_model_ctx *ctx, int64_t maxd) {
   p->hc = kur__alloc(ctx, 2 * p->depth * p->n, sizeof *p->hc);
   p->hs = p->hc ? kur__alloc(ctx, 2 * p->n, sizeof *p->hs) : NULL;
   return p->hs ? LAM_OK : LAM_ENOMEM;
+}
+
+int kur__phase_layout(kphase *p, lam_model_ctx *ctx) {
+  const int64_t n = p->n, depth = p->depth;
+  p->wsame = p->rowptr && p->nnz > 0;
+  for (int64_t e = 1; p->wsame && e < p->nnz; e++)
+    p->wsame = p->w[e] == p->w[0];
+  p->wval = p->wsame ? p->w[0] : 0.0;
+  const int want = p->cpl == CPL_DENSE && p->edelay && !p->lc &&
+                   p->maxd <= UINT16_MAX;
+  uint16_t *dt = want ? kur__alloc(ctx, n * n, sizeof *dt) : NULL;
+  double *wt = dt && p->w ? kur__alloc(ctx, n * n, sizeof *wt) : NULL;
+  const int move = want != p->smaj && p->hc && depth > 1;
+  double *t = move ? kur__alloc(ctx, 2 * depth * n, sizeof *t) : NULL;
+  kur__api->free(p->wt);
+  kur__api->free(p->dt);
+  p->wt = wt;
+  p->dt = dt;
+  if ((want && (!dt || (p->w && !wt))) || (move && !t)) {
+    /* Out of memory: fall back to the row-major path, whose ring layout
+     * the next step refills from the current phases. */
+    kur__api->free(dt);
+    kur__api->free(wt);
+    kur__api->free(t);
+    p->wt = NULL;
+    p->dt = NULL;
+    if (p->smaj)
+      p->fill_history = 1;
+    p->smaj = 0;
+    return LAM_ENOMEM;
+  }
+  for (int64_t i = 0; want && i < n; i++)
+    for (int64_t j = 0; j < n; j++) {
+      dt[j * n + i] = (uint16_t)p->edelay[i * n + j];
+      if (wt)
+        wt[j * n + i] = p->w[i * n + j];
+    }
+  if (move) { /* keep the history: [depth][n][2] <-> [n][depth][2] */
+    for (int64_t k = 0; k < depth; k++)
+      for (int64_t j = 0; j < n; j++)
+        for (int c = 0; c < 2; c++) {
+          const int64_t tm = 2 * (k * n + j) + c, sm = 2 * (j * depth + k) + c;
+          t[want ? sm : tm] = p->hc[want ? tm : sm];
+        }
+    kur__api->free(p->hc);
+    p->hc = t;
+  }
+  p->smaj = want;
+  return LAM_OK;
 }

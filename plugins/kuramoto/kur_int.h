@@ -26,6 +26,15 @@ extern const lam_host_api *kur__api;
 #define KUR_VEC
 #endif
 
+/* Kernels worth one clone per instruction set (the loader picks the best
+ * at load time).  Without contraction (-ffp-contract=off) and with fma()
+ * exactly rounded, every clone gives the same bits. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define KUR_CLONES __attribute__((target_clones("avx512f", "fma", "default"))) KUR_VEC
+#else
+#define KUR_CLONES
+#endif
+
 /* Bounds used in parameter schemas: finite, so +-inf is refused. */
 #define KUR_BIG 1e6
 #define KUR_PI 3.14159265358979323846

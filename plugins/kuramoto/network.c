@@ -100,7 +100,7 @@ static int set_weights(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     return rc;
   }
   kur__api->free(old);
-  return LAM_OK;
+  return kur__phase_layout(p, ctx); /* the source-major weights */
 }
 
 static void drop_edges(kphase *p) {
@@ -137,7 +137,7 @@ static int set_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   if (p->edelay)
     kur__phase_ring(p, ctx, (int64_t)ctx->params[P_DELAY]);
   drop_edges(p);
-  return LAM_OK;
+  return kur__phase_layout(p, ctx); /* unweighted? */
 }
 
 static int set_delays(void *self, lam_model_ctx *ctx, lam_buf *const *in,
@@ -171,7 +171,7 @@ static int set_delays(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   }
   kur__api->free(p->edelay);
   p->edelay = d;
-  return LAM_OK;
+  return kur__phase_layout(p, ctx);
 }
 
 static int set_lags(void *self, lam_model_ctx *ctx, lam_buf *const *in,
@@ -195,7 +195,7 @@ static int set_lags(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   kur__api->free(p->ls);
   p->lc = a;
   p->ls = s;
-  return LAM_OK;
+  return kur__phase_layout(p, ctx); /* lags need the row-major path */
 }
 
 const lam_method_def kur__phase_methods[] = {

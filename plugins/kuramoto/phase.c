@@ -145,7 +145,8 @@ void kur__phase_destroy(void *self, lam_model_ctx *ctx) {
   if (!p)
     return;
   void *owned[] = {p->omega, p->w, p->rowptr, p->col, p->lc, p->ls,
-                   p->edelay, p->scale, p->hc, p->hs, p->hz, p->c, p->s,
+                   p->edelay, p->wt, p->dt, p->zp, p->scale, p->hc, p->hs,
+                   p->hz, p->c, p->s,
                    p->fre, p->fim, p->tc, p->yt, p->k1, p->k2, p->k3, p->k4,
                    p->eta, p->rng};
   for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
@@ -190,6 +191,9 @@ int kur__phase_create(lam_model_ctx *ctx, void **self) {
   for (size_t i = 0; rc == LAM_OK && i < sizeof pairs / sizeof *pairs; i++)
     if (!(*pairs[i] = kur__alloc(ctx, 2 * n, sizeof(double))))
       rc = LAM_ENOMEM;
+  if (rc == LAM_OK && p->cpl == CPL_SPARSE &&
+      !(p->zp = kur__alloc(ctx, 2 * n, sizeof *p->zp)))
+    rc = LAM_ENOMEM;
   if (rc == LAM_OK && ctx->params[P_NOISE] > 0 &&
       !(p->rng = kur__alloc(ctx, n, sizeof *p->rng)))
     rc = LAM_ENOMEM;

@@ -43,6 +43,16 @@ typedef struct {
   int64_t nnz;
   double *lc, *ls;  /* per-edge cos/sin of the lag, or NULL */
   int32_t *edelay;  /* per-edge delays (model steps), or NULL */
+  /* Source-major copies for dense per-edge delays without lags (smaj):
+   * wt[j n + i] = w[i n + j] (NULL: unit weights), dt likewise for the
+   * delays; the ring hc is then [n][depth][2], one source's history
+   * contiguous (see coupling.c). */
+  int smaj;
+  double *wt;
+  uint16_t *dt;
+  double *zp;       /* sparse: interleaved (cos, sin) of the sources */
+  int wsame;        /* sparse: every weight equals wval (unweighted graph) */
+  double wval;
   double *scale;    /* per-target normalisation factor */
   /* History: ring of depth maxd + 1 slots written at each step start;
    * networks keep interleaved (cos, sin) pairs per oscillator in hc
@@ -84,5 +94,8 @@ void kur__phase_history(kphase *p);
 int kur__phase_scale(kphase *p, lam_model_ctx *ctx);
 /* (Re)allocates the history ring for a largest delay maxd. */
 int kur__phase_ring(kphase *p, lam_model_ctx *ctx, int64_t maxd);
+/* Chooses the traversal after the network, delays or lags changed: builds
+ * (or drops) the source-major copies and converts the ring's layout. */
+int kur__phase_layout(kphase *p, lam_model_ctx *ctx);
 
 #endif /* KUR_PHASE_INT_H */

@@ -63,12 +63,6 @@ static inline __attribute__((always_inline)) void sincos1(double x, double *s,
   *c = (q4 > 0.5 || q4 < -1.5) ? -b : b;
 }
 
-/* One clone per instruction set; the loader picks the best at load time. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define KUR_CLONES __attribute__((target_clones("avx512f", "fma", "default"))) KUR_VEC
-#else
-#define KUR_CLONES
-#endif
 
 KUR_CLONES void kur__sincos(const double *x, double *s, double *c, int64_t n) {
   for (int64_t i = 0; i < n; i++)
