@@ -41,6 +41,14 @@ local cases = {
     end },
   { "examples/reservoir/cuba_raster.lua", "", files = { "cuba_raster.svg", "data.npz" },
     check = function(r) local x = num(r, "rate") return x >= 5 and x <= 6, "CUBA rate in [5, 6] Hz" end },
+  -- quick=true: 125-neuron liquids, 300 training / 200 test digits (well
+  -- under a second); chance is 0.1, a silent or saturated liquid gives it.
+  { "examples/reservoir/nalsm_digits.lua", "quick=true",
+    check = function(r)
+      local ok = true
+      for _, k in ipairs { "nalsm", "lsm_stdp", "lsm", "pixels" } do ok = ok and num(r, k) > 0.6 end
+      return ok, "quick digits: NALSM, LSM + STDP, LSM and pixel readouts all above 0.6 (chance 0.1)"
+    end },
 }
 tap.plan(3 * #cases)
 
