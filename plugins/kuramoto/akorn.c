@@ -108,13 +108,14 @@ typedef struct {
   akorn_attn at;       /* attn coupling */
   double *wpair;       /* per-pair omega [m * n/2], or NULL */
   double *y, *jx;      /* [dim] and [b, mn] work */
+  double *bt;          /* [mn]: the output bias at each channel, or zeros */
 } akorn;
 
 void kur__akorn_destroy(void *self, lam_model_ctx *ctx) {
   akorn *a = self;
   if (!a)
     return;
-  void *owned[] = {a->j, a->rowptr, a->col, a->bias, a->wpair, a->y, a->jx};
+  void *owned[] = {a->j, a->rowptr, a->col, a->bias, a->wpair, a->y, a->jx, a->bt};
   for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
     kur__api->free(owned[i]);
   akorn__attn_free(&a->at);
@@ -162,7 +163,8 @@ int kur__akorn_create(lam_model_ctx *ctx, void **self) {
                        .hd = a->ch / heads, .batch = b};
   a->y = kur__alloc(ctx, n, sizeof *a->y); /* one oscillator's y */
   a->jx = a->y ? kur__alloc(ctx, b * a->mn, sizeof *a->jx) : NULL;
-  int rc = a->jx ? kur__akorn_reset(a, ctx) : LAM_ENOMEM;
+  a->bt = a->jx ? kur__alloc(ctx, a->mn, sizeof *a->bt) : NULL;
+  int rc = a->bt ? kur__akorn_reset(a, ctx) : LAM_ENOMEM;
   if (rc) {
     kur__akorn_destroy(a, ctx);
     return rc;
@@ -233,76 +235,135 @@ static void apply_j(akorn *a, const double *x) {
       }
 }
 
-/* ss[j] <- 1 / sqrt(ss[j]) (1 where ss[j] = 0), vectorised: a block of
- * oscillators shares one pass of vector square roots and divisions, which
- * are long-latency and would otherwise serialise the update
- * (no-math-errno: ss >= 0, so errno is never set anyway). */
-#if defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-math-errno"))) KUR_VEC
-#endif
-static void inv_norms(double *ss, int64_t nb) {
-  for (int64_t j = 0; j < nb; j++)
-    ss[j] = ss[j] > 0 ? 1.0 / sqrt(ss[j]) : 1.0;
-}
-
-/* One sample's per-oscillator update, fused into one pass per block of
- * oscillators: y = jx + c + bias, the energies' sums, the tangent
- * projection, the Omega (or radial) term and the step, then the block's
- * norms, then the scaling.  Inlined with n = 2 and 4 as constants so that
- * the inner loops unroll and y lives in registers; the bias (period ch
- * elements) is followed with a running offset instead of a modulo. */
+/* The per-oscillator part of a step, for one sample: y = jx + c + bias,
+ * the energies' sums, the tangent projection, the Omega (or radial) term,
+ * the step and the renormalisation, in one pass over blocks of
+ * oscillators.  The energy terms go to per-oscillator slots summed after
+ * each block in a fixed order, so no reduction runs across oscillators
+ * and the loops vectorise (dim 4 is written out with scalars; vector
+ * square roots and divisions need no-math-errno: the argument is >= 0). */
 enum { UPD_BLOCK = 64 };
+enum { ROT_NONE, ROT_GLOBAL, ROT_PAIR, ROT_RADIAL };
 typedef struct {
   double gamma, omega;
-  const double *wpair, *bias;
-  int64_t m, ch;
-  int radial, rot;
+  const double *wpair; /* [m * dim/2] or NULL */
+  const double *bt;    /* [m * dim]: the bias at each channel, or zeros */
+  int64_t m, n;
+  int mode;            /* ROT_* */
 } akorn_upd;
 
 static inline __attribute__((always_inline)) void
-update(const akorn_upd *u, int64_t n, double *restrict x, double *restrict yw,
-       const double *restrict jx, const double *restrict c, double *ejp,
-       double *ecp) {
-  double ej = 0, ec = 0, ss[UPD_BLOCK], yl[4];
-  double *restrict y = n <= 4 ? yl : yw;
-  int64_t bo = 0;
-  for (int64_t i = 0; i < u->m; i++, x += n, jx += n, c += n) {
-    double xy = 0;
-    for (int64_t d = 0; d < n; d++) {
-      const double cb = c[d] + (u->bias ? u->bias[bo + d] : 0.0);
-      y[d] = jx[d] + cb;
-      ej += x[d] * jx[d];
-      ec += x[d] * cb;
-      xy += x[d] * y[d];
+upd4_block(const akorn_upd *u, int mode, int64_t nb, double *restrict x,
+           const double *restrict jx, const double *restrict c,
+           const double *restrict bt, const double *restrict wp,
+           double *restrict pj, double *restrict pc, double *restrict sq) {
+  const double g = u->gamma, om = u->omega;
+  for (int64_t i = 0; i < nb; i++) {
+    double *xi = x + 4 * i;
+    const double *ji = jx + 4 * i, *ci = c + 4 * i, *bi = bt + 4 * i;
+    const double x0 = xi[0], x1 = xi[1], x2 = xi[2], x3 = xi[3];
+    const double c0 = ci[0] + bi[0], c1 = ci[1] + bi[1], c2 = ci[2] + bi[2],
+                 c3 = ci[3] + bi[3];
+    const double y0 = ji[0] + c0, y1 = ji[1] + c1, y2 = ji[2] + c2, y3 = ji[3] + c3;
+    pj[i] = ((x0 * ji[0] + x1 * ji[1]) + x2 * ji[2]) + x3 * ji[3];
+    pc[i] = ((x0 * c0 + x1 * c1) + x2 * c2) + x3 * c3;
+    const double xy = ((x0 * y0 + x1 * y1) + x2 * y2) + x3 * y3;
+    double d0 = y0 - xy * x0, d1 = y1 - xy * x1, d2 = y2 - xy * x2, d3 = y3 - xy * x3;
+    if (mode == ROT_RADIAL) {
+      d0 += x0, d1 += x1, d2 += x2, d3 += x3;
+    } else if (mode != ROT_NONE) {
+      const double w0 = mode == ROT_PAIR ? wp[2 * i] : om;
+      const double w1 = mode == ROT_PAIR ? wp[2 * i + 1] : om;
+      d0 += w0 * x1, d1 -= w0 * x0, d2 += w1 * x3, d3 -= w1 * x2;
     }
-    if (u->bias && (bo += n) == u->ch)
-      bo = 0;
-    for (int64_t d = 0; d < n; d++) /* tangent projection */
-      y[d] -= xy * x[d];
-    if (u->radial) {
+    const double n0 = x0 + g * d0, n1 = x1 + g * d1, n2 = x2 + g * d2, n3 = x3 + g * d3;
+    sq[i] = ((n0 * n0 + n1 * n1) + n2 * n2) + n3 * n3;
+    xi[0] = n0, xi[1] = n1, xi[2] = n2, xi[3] = n3;
+  }
+}
+
+/* sq[q] <- 1 / |x_q| (1 for x_q = 0) and x_q scaled by it, q < nb.  A
+ * separate pass: its vector square roots and divisions need
+ * no-math-errno (the arguments are >= 0, errno is never set anyway), and
+ * the select comes before the division so that it needs no masking. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("no-math-errno"))) KUR_VEC
+#endif
+static void renorm(double *restrict x, double *restrict sq, int64_t nb, int64_t n) {
+  for (int64_t q = 0; q < nb; q++)
+    sq[q] = 1.0 / sqrt(sq[q] > 0 ? sq[q] : 1.0);
+  if (n == 4)
+    for (int64_t q = 0; q < nb; q++)
+      for (int d = 0; d < 4; d++)
+        x[4 * q + d] *= sq[q];
+  else
+    for (int64_t q = 0; q < nb; q++)
       for (int64_t d = 0; d < n; d++)
-        y[d] += x[d];
-    } else if (u->rot) {
+        x[q * n + d] *= sq[q];
+}
+
+/* Any dim: the same per oscillator, one oscillator at a time (y in yw). */
+static inline __attribute__((always_inline)) void
+updn_block(const akorn_upd *u, int64_t i0, int64_t nb, double *restrict x,
+           const double *restrict jx, const double *restrict c,
+           const double *restrict bt, double *restrict yw,
+           double *restrict pj, double *restrict pc, double *restrict sq) {
+  const int64_t n = u->n;
+  for (int64_t q = 0; q < nb; q++) {
+    double *xi = x + q * n;
+    const double *ji = jx + q * n, *ci = c + q * n, *bi = bt + q * n;
+    double xy = 0, ej = 0, ec = 0, ss = 0;
+    for (int64_t d = 0; d < n; d++) {
+      const double cb = ci[d] + bi[d];
+      yw[d] = ji[d] + cb;
+      ej += xi[d] * ji[d];
+      ec += xi[d] * cb;
+      xy += xi[d] * yw[d];
+    }
+    pj[q] = ej, pc[q] = ec;
+    for (int64_t d = 0; d < n; d++) /* tangent projection */
+      yw[d] -= xy * xi[d];
+    if (u->mode == ROT_RADIAL) {
+      for (int64_t d = 0; d < n; d++)
+        yw[d] += xi[d];
+    } else if (u->mode != ROT_NONE) {
       for (int64_t d = 0; d + 1 < n; d += 2) {
-        const double w = u->wpair ? u->wpair[(i * n + d) / 2] : u->omega;
-        y[d] += w * x[d + 1];
-        y[d + 1] -= w * x[d];
+        const double w = u->wpair ? u->wpair[((i0 + q) * n + d) / 2] : u->omega;
+        yw[d] += w * xi[d + 1];
+        yw[d + 1] -= w * xi[d];
       }
     }
-    double sq = 0;
     for (int64_t d = 0; d < n; d++) {
-      x[d] += u->gamma * y[d];
-      sq += x[d] * x[d];
+      xi[d] += u->gamma * yw[d];
+      ss += xi[d] * xi[d];
     }
-    const int64_t j = i % UPD_BLOCK;
-    ss[j] = sq;
-    if (j == UPD_BLOCK - 1 || i == u->m - 1) { /* the block's norms */
-      inv_norms(ss, j + 1);
-      double *xb = x - j * n;
-      for (int64_t q = 0; q <= j; q++)
-        for (int64_t d = 0; d < n; d++)
-          xb[q * n + d] *= ss[q];
-    }
+    sq[q] = ss;
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default"))) KUR_VEC
+#endif
+static void update(const akorn_upd *u, double *x, const double *jx,
+                   const double *c, double *yw, double *ejp, double *ecp) {
+  double ej = 0, ec = 0, pj[UPD_BLOCK], pc[UPD_BLOCK], sq[UPD_BLOCK];
+  const int64_t n = u->n;
+  for (int64_t i0 = 0; i0 < u->m; i0 += UPD_BLOCK) {
+    const int64_t nb = u->m - i0 < UPD_BLOCK ? u->m - i0 : UPD_BLOCK, o = i0 * n;
+    const double *wp = u->wpair ? u->wpair + o / 2 : NULL;
+    if (n != 4)
+      updn_block(u, i0, nb, x + o, jx + o, c + o, u->bt + o, yw, pj, pc, sq);
+    else if (u->mode == ROT_NONE)
+      upd4_block(u, ROT_NONE, nb, x + o, jx + o, c + o, u->bt + o, wp, pj, pc, sq);
+    else if (u->mode == ROT_GLOBAL)
+      upd4_block(u, ROT_GLOBAL, nb, x + o, jx + o, c + o, u->bt + o, wp, pj, pc, sq);
+    else if (u->mode == ROT_PAIR)
+      upd4_block(u, ROT_PAIR, nb, x + o, jx + o, c + o, u->bt + o, wp, pj, pc, sq);
+    else
+      upd4_block(u, ROT_RADIAL, nb, x + o, jx + o, c + o, u->bt + o, wp, pj, pc, sq);
+    renorm(x + o, sq, nb, n);
+    for (int64_t q = 0; q < nb; q++)
+      ej += pj[q], ec += pc[q];
   }
   *ejp = ej, *ecp = ec;
 }
@@ -322,19 +383,16 @@ int kur__akorn_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
     return LAM_EINVAL;
   }
   const akorn_upd u = {.gamma = gamma, .omega = omega, .wpair = a->wpair,
-                       .bias = a->bias, .m = a->m, .ch = a->ch,
-                       .radial = radial, .rot = omega != 0 || a->wpair};
+                       .bt = a->bt, .m = a->m, .n = n,
+                       .mode = radial ? ROT_RADIAL
+                               : a->wpair ? ROT_PAIR
+                               : omega != 0 ? ROT_GLOBAL : ROT_NONE};
   for (int64_t t = 0; t < nsteps; t++) {
     apply_j(a, x);
     for (int64_t s = 0; s < a->b; s++) {
       const int64_t o = s * a->mn;
       double ej, ec;
-      if (n == 4)
-        update(&u, 4, x + o, a->y, a->jx + o, c + o, &ej, &ec);
-      else if (n == 2)
-        update(&u, 2, x + o, a->y, a->jx + o, c + o, &ej, &ec);
-      else
-        update(&u, n, x + o, a->y, a->jx + o, c + o, &ej, &ec);
+      update(&u, x + o, a->jx + o, c + o, a->y, &ej, &ec);
       en[2 * s] = -(ej + ec);
       en[2 * s + 1] = -0.5 * ej - ec;
     }
@@ -376,6 +434,15 @@ int kur__akorn_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
 /* ---------------------------------------------------------------- */
 
 #define ERR(...) (kur__api->set_error(ctx->host, __VA_ARGS__), LAM_EINVAL)
+
+/* The conv or attention output bias [ch] (owned; NULL for none), tiled
+ * over the positions for the update. */
+static void set_bias(akorn *a, double *bias) {
+  kur__api->free(a->bias);
+  a->bias = bias;
+  for (int64_t e = 0; e < a->mn; e++)
+    a->bt[e] = bias ? bias[e % a->ch] : 0.0;
+}
 
 static int set_coupling(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                         int32_t n_in, lam_buf **out) {
@@ -448,8 +515,7 @@ static int set_conv(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     cv->kf = NULL;
   }
   kur__api->free(old);
-  kur__api->free(a->bias);
-  a->bias = bias;
+  set_bias(a, bias);
   return LAM_OK;
 }
 
@@ -503,8 +569,8 @@ static int set_attn(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   kur__api->free(t->w);
   kur__api->free(t->b);
   kur__api->free(t->wo);
-  kur__api->free(a->bias);
-  t->w = w, t->b = bq, t->wo = part[3], a->bias = part[7];
+  t->w = w, t->b = bq, t->wo = part[3];
+  set_bias(a, part[7]);
   return LAM_OK;
 }
 
@@ -613,7 +679,7 @@ static int field(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   apply_j(a, x);
   double *od = o->data;
   for (int64_t e = 0; e < a->b * a->mn; e++)
-    od[e] = a->jx[e] + (a->bias ? a->bias[e % a->ch] : 0.0);
+    od[e] = a->jx[e] + a->bt[e % a->mn];
   *out = o;
   return LAM_OK;
 }
