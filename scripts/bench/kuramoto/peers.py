@@ -244,19 +244,27 @@ def connectome(n, seed=5):
 
 def kb3():
     sizes = [(90, 10000), (1000, 300)] if not QUICK else [(90, 1000)]
+    gate_steps = 2000 if not QUICK else 200
     for n, steps in sizes:
         W, Dl = connectome(n)
         np.save(f"{OUT}/kb3_W_{n}.npy", W)
         np.save(f"{OUT}/kb3_D_{n}.npy", Dl.astype(np.float64))
         w0, K, Dn, dt = 2 * np.pi * 40 / 1000, 1.0, 0.01, 0.1
         th0 = theta0(n)
-        depth = 201
-        rng = np.random.default_rng(2)
+        depth = int(Dl.max()) + 1
         g = np.sqrt(2 * Dn * dt)
-        idx_t = Dl  # delay per edge
         cols = np.broadcast_to(np.arange(n), (n, n))
+        # Gate noise: the same increments for both sides, as an input
+        # I = eta / dt (lamina plays the rows into its `input` port with
+        # its own noise off; the peers add dt * I).
+        inp = np.random.default_rng(9).standard_normal((gate_steps, n)) * (g / dt)
+        np.save(f"{OUT}/kb3_in_{n}.npy", inp)
 
-        def run(nsteps, keep=False):
+        def noise_of(rng, k, given):
+            return dt * given[k] if given is not None else g * rng.standard_normal(n)
+
+        def usual(nsteps, given=None, keep=False):
+            rng = np.random.default_rng(2)
             hist = np.tile(th0, (depth, 1))
             th = th0.copy()
             out = np.empty((nsteps, n)) if keep else None
@@ -265,19 +273,55 @@ def kb3():
                 head = k % depth
                 hist[head] = th
                 r[k] = abs(np.mean(np.exp(1j * th)))
-                delayed = hist[(head - idx_t) % depth, cols]
+                delayed = hist[(head - Dl) % depth, cols]
                 coup = (W * np.sin(delayed - th[:, None])).sum(axis=1)
-                th = th + dt * (w0 + K * coup) + g * rng.standard_normal(n)
+                th = th + dt * (w0 + K * coup) + noise_of(rng, k, given)
                 if keep:
                     out[k] = th
             return out if keep else r
 
-        t = timeit(lambda: run(steps))
-        emit("KB-3", "numpy-usual", n, t[:3], n * n * steps, "")
-        ph = run(2000, keep=True)
+        # Careful: a ring of cos/sin (no sine per edge), flat indices
+        # precomputed once (one add per edge per step, wrapped by
+        # np.take), the weighted row sums by einsum, everything in
+        # preallocated arrays.
+        base = (np.arange(n)[None, :] - Dl * n).ravel()
+
+        def careful(nsteps, given=None, keep=False):
+            rng = np.random.default_rng(2)
+            th = th0.copy()
+            c, s = np.cos(th), np.sin(th)
+            hc, hs = np.tile(c, depth), np.tile(s, depth)
+            idx = np.empty(n * n, dtype=np.int64)
+            gc, gs = np.empty((n, n)), np.empty((n, n))
+            out = np.empty((nsteps, n)) if keep else None
+            r = np.empty(nsteps)
+            for k in range(nsteps):
+                head = k % depth
+                np.cos(th, out=c)
+                np.sin(th, out=s)
+                hc[head * n:(head + 1) * n] = c
+                hs[head * n:(head + 1) * n] = s
+                r[k] = np.hypot(c.mean(), s.mean())
+                np.add(base, head * n, out=idx)
+                np.take(hc, idx, out=gc.reshape(-1), mode="wrap")
+                np.take(hs, idx, out=gs.reshape(-1), mode="wrap")
+                re = np.einsum("ij,ij->i", W, gc)
+                im = np.einsum("ij,ij->i", W, gs)
+                th += dt * (w0 + K * (im * c - re * s)) + noise_of(rng, k, given)
+                if keep:
+                    out[k] = th
+            return out if keep else r
+
+        for impl, fn in (("numpy-careful", careful), ("numpy-usual", usual)):
+            t = timeit(lambda: fn(steps))
+            emit("KB-3", impl, n, t[:3], n * n * steps, "")
+        # Gate inputs: the careful peer's phases after each of gate_steps
+        # steps on the shared noise (PLV), and the usual peer's first 10.
+        ph = careful(gate_steps, inp, keep=True)
+        np.save(f"{OUT}/kb3_phases_numpy-careful_{n}.npy", ph[:10])
+        np.save(f"{OUT}/kb3_phases_numpy-usual_{n}.npy", usual(10, inp, keep=True))
         e = np.exp(1j * ph)
-        plv = np.abs(e.T @ e.conj()) / ph.shape[0]
-        np.save(f"{OUT}/kb3_plv_numpy_{n}.npy", plv)
+        np.save(f"{OUT}/kb3_plv_numpy_{n}.npy", np.abs(e.T @ e.conj()) / ph.shape[0])
 
 
 # ---------------------------------------------------------------- KB-4
