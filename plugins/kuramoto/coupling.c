@@ -416,7 +416,7 @@ int kur__phase_layout(kphase *p, lam_model_ctx *ctx) {
     p->wsame = p->w[e] == p->w[0];
   p->wval = p->wsame ? p->w[0] : 0.0;
   const int want = p->cpl == CPL_DENSE && p->edelay && !p->lc &&
-                   p->maxd <= UINT16_MAX;
+                   p->maxd > 0 && p->maxd <= UINT16_MAX;
   uint16_t *dt = want ? kur__alloc(ctx, n * n, sizeof *dt) : NULL;
   double *wt = dt && p->w ? kur__alloc(ctx, n * n, sizeof *wt) : NULL;
   const int move = want != p->smaj && p->hc && depth > 1;
