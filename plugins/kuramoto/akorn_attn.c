@@ -97,19 +97,27 @@ void akorn__softmax_rows(double *s, int64_t rows, int64_t n, double *z) {
   }
 }
 
-/* Rotate the channel pairs of `parts` consecutive [C] blocks of each of
- * `rows` tokens (row r at a + r * ld, token r % L) by +theta (sign 1) or
- * -theta (sign -1). */
+/* Each of `rows` tokens (row r at a + r * ld, token r % L) holds `parts`
+ * consecutive [C] blocks: add the bias b (parts * C values; NULL: none),
+ * then, with GTA, rotate the channel pairs by +theta (sign 1) or -theta
+ * (sign -1).  One pass for both. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx512f", "avx2", "default"))) KUR_VEC
 #endif
-void akorn__rotate(const akorn_attn *t, double *a, int64_t rows, int64_t ld,
-                   int parts, double sign) {
+void akorn__bias_rotate(const akorn_attn *t, double *a, int64_t rows,
+                        int64_t ld, int parts, const double *b, double sign) {
   const int64_t np = t->C / 2;
   for (int64_t r = 0; r < rows; r++) {
-    const double *c = t->gc + (r % t->L) * np, *s = t->gs + (r % t->L) * np;
     for (int part = 0; part < parts; part++) {
       double *restrict v = a + r * ld + part * t->C;
+      if (b) {
+        const double *restrict bp = b + part * t->C;
+        for (int64_t e = 0; e < t->C; e++)
+          v[e] += bp[e];
+      }
+      if (!t->gc)
+        continue;
+      const double *c = t->gc + (r % t->L) * np, *s = t->gs + (r % t->L) * np;
       for (int64_t p = 0; p < np; p++) {
         const double x0 = v[2 * p], x1 = v[2 * p + 1], sn = sign * s[p];
         v[2 * p] = c[p] * x0 - sn * x1;
@@ -121,11 +129,8 @@ void akorn__rotate(const akorn_attn *t, double *a, int64_t rows, int64_t ld,
 
 void akorn__attn_apply(akorn_attn *t, const double *x, double *out) {
   const int64_t L = t->L, C = t->C, C3 = 3 * C, hd = t->hd, rows = t->batch * L;
-  for (int64_t r = 0; r < rows; r++)
-    memcpy(t->qkv + r * C3, t->b, (size_t)C3 * sizeof *t->b);
-  kur__api->dgemm(0, 1, rows, C3, C, 1.0, x, C, t->w, C, 1.0, t->qkv, C3);
-  if (t->gc)
-    akorn__rotate(t, t->qkv, rows, C3, 3, 1.0);
+  kur__api->dgemm(0, 1, rows, C3, C, 1.0, x, C, t->w, C, 0.0, t->qkv, C3);
+  akorn__bias_rotate(t, t->qkv, rows, C3, 3, t->b, 1.0);
   const double scale = 1.0 / sqrt((double)hd);
   for (int64_t s = 0; s < t->batch; s++)
     for (int64_t h = 0; h < t->heads; h++) {
@@ -141,7 +146,7 @@ void akorn__attn_apply(akorn_attn *t, const double *x, double *out) {
       }
     }
   if (t->gc)
-    akorn__rotate(t, t->o, rows, C, 1, -1.0);
+    akorn__bias_rotate(t, t->o, rows, C, 1, NULL, -1.0);
   kur__api->dgemm(0, 1, rows, C, C, 1.0, t->o, C, t->wo, C, 0.0, out, C);
 }
 

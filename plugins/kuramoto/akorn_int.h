@@ -54,9 +54,10 @@ void akorn__conv_free(akorn_conv *cv);
 /* Rows of s [rows, n] <- exp(s - the row's max), z[i] <- the row's sum:
  * exp to about 1 ulp, exactly 0 below -708 (where it is below 1e-307). */
 void akorn__softmax_rows(double *s, int64_t rows, int64_t n, double *z);
-/* GTA: rotate the channel pairs of `parts` consecutive [C] blocks in each
- * of `rows` tokens (row r at a + r * ld, token r % L) by sign * theta. */
-void akorn__rotate(const akorn_attn *t, double *a, int64_t rows, int64_t ld,
-                   int parts, double sign);
+/* In each of `rows` tokens (row r at a + r * ld, token r % L), add the
+ * bias b ([parts * C] or NULL) to `parts` consecutive [C] blocks, then
+ * (with GTA) rotate their channel pairs by sign * theta. */
+void akorn__bias_rotate(const akorn_attn *t, double *a, int64_t rows,
+                        int64_t ld, int parts, const double *b, double sign);
 
 #endif /* AKORN_INT_H */
