@@ -77,7 +77,10 @@ static int64_t shape_size(int32_t ndim, const int64_t *shape) {
                   LAM_MAX_DIMS);
     return -1;
   }
-  int64_t n = 1;
+  /* m is the product of the non-zero dimensions: the strides are products
+   * of dimensions even when another one is zero (and the buffer empty), so
+   * the bound applies to m, not only to the element count n. */
+  int64_t n = 1, m = 1;
   for (int32_t d = 0; d < ndim; d++) {
     if (shape[d] < 0) {
       lam_set_error(LAM_EINVAL, "buffer: shape[%d] = %lld is negative", (int)d,
@@ -85,12 +88,13 @@ static int64_t shape_size(int32_t ndim, const int64_t *shape) {
       return -1;
     }
     /* 2^47 elements is far beyond any memory; the bound keeps the byte
-     * count from overflowing. */
-    if (shape[d] > 0 && n > ((int64_t)1 << 47) / shape[d]) {
+     * count and the strides from overflowing. */
+    if (shape[d] > 0 && m > ((int64_t)1 << 47) / shape[d]) {
       lam_set_error(LAM_EINVAL, "buffer: shape too large (dimension %d)",
                     (int)d);
       return -1;
     }
+    if (shape[d] > 0) m *= shape[d];
     n *= shape[d];
   }
   return n;

@@ -87,6 +87,12 @@ static void test_shapes_and_errors(void) {
   ok(lam_buf_new(LAM_F64, 2, NULL) == NULL, "a NULL shape with ndim 2 refused");
   ok(lam_buf_new(LAM_F64, 3, SHAPE(1 << 20, 1 << 20, 1 << 20)) == NULL, "2^60 elements refused");
   like(lam_last_error(), "too large", "... as too large");
+  /* An empty buffer whose other dimensions would overflow the strides. */
+  ok(lam_buf_new(LAM_F64, 4, SHAPE(0, 1 << 20, 1 << 20, 1 << 20)) == NULL,
+     "shape (0, 2^20, 2^20, 2^20) refused: its strides would reach 2^60");
+  lam_buf *e0 = lam_buf_new(LAM_F64, 2, SHAPE(0, 1000));
+  ok(e0 && e0->size == 0 && e0->strides[0] == 1000, "shape (0, 1000) is a valid empty buffer");
+  lam_buf_free(e0);
 
   lam_buf *b = lam_buf_new(LAM_F64, 1, SHAPE(3));
   ok(lam_buf_retain(b) == b && b->refs == 2, "retain adds a reference");
@@ -454,7 +460,7 @@ static void test_readonly(void) {
 }
 
 int main(void) {
-  tap_plan(160);
+  tap_plan(162);
   test_dtypes();
   test_shapes_and_errors();
   test_set_get();
