@@ -160,6 +160,7 @@ typedef struct {
   float *xf, *pf;       /* f32 path: x and product (nb x n each) */
   double *yfb;          /* nb x nout feedback of the current step */
   double *uin;          /* nb x nin closed-loop input */
+  double *zs;           /* n: activation scratch (intrinsic plasticity) */
   lam_rng *noise;       /* nb streams */
   int64_t steps;
   double rho0;          /* spectral radius before scaling */
@@ -168,30 +169,6 @@ typedef struct {
 /* ---------------------------------------------------------------- */
 /* Recurrent product                                                  */
 /* ---------------------------------------------------------------- */
-
-/* Sum of val[k] x[col[k]] over [a, e): eight accumulators so that the
- * floating-point add latency does not serialise the row. */
-#define CSR_DOT(T)                                                             \
-  static inline T csr_dot_##T(const T *val, const int32_t *col, int64_t a,     \
-                              int64_t e, const T *x) {                         \
-    T s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;          \
-    int64_t k = a;                                                             \
-    for (; k + 8 <= e; k += 8) {                                               \
-      s0 += val[k] * x[col[k]];                                                \
-      s1 += val[k + 1] * x[col[k + 1]];                                        \
-      s2 += val[k + 2] * x[col[k + 2]];                                        \
-      s3 += val[k + 3] * x[col[k + 3]];                                        \
-      s4 += val[k + 4] * x[col[k + 4]];                                        \
-      s5 += val[k + 5] * x[col[k + 5]];                                        \
-      s6 += val[k + 6] * x[col[k + 6]];                                        \
-      s7 += val[k + 7] * x[col[k + 7]];                                        \
-    }                                                                          \
-    for (; k < e; k++)                                                         \
-      s0 += val[k] * x[col[k]];                                                \
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));                  \
-  }
-CSR_DOT(double)
-CSR_DOT(float)
 
 /* out[b*n + i] = sum over row i's entries in [lo(i), hi(i)) for every
  * instance b; one pass over W for all instances (xt is x transposed, so
@@ -282,20 +259,10 @@ static void recurrent(esn *p, const double *x) {
     return;
   }
   if (nb == 1) {
-    for (int64_t i = 0; i < n; i++) {
-      int64_t a = m->rowptr[i], s = m->split[i], e = m->rowptr[i + 1];
-      if (!p->dale)
-        s = e;
-      if (p->f32) {
-        p->ae[i] = csr_dot_float(p->wf, m->col, a, s, p->xf);
-        if (p->dale)
-          p->ai[i] = csr_dot_float(p->wf, m->col, s, e, p->xf);
-      } else {
-        p->ae[i] = csr_dot_double(m->val, m->col, a, s, x);
-        if (p->dale)
-          p->ai[i] = csr_dot_double(m->val, m->col, s, e, x);
-      }
-    }
+    const float *vf = p->f32 ? p->wf : NULL;
+    esn__csr_rows(m, x, vf, p->xf, p->dale ? 1 : 0, p->ae);
+    if (p->dale)
+      esn__csr_rows(m, x, vf, p->xf, 2, p->ai);
     return;
   }
   /* Transpose once so that each nonzero updates nb contiguous values. */
@@ -316,29 +283,8 @@ static void recurrent(esn *p, const double *x) {
 /* One step                                                           */
 /* ---------------------------------------------------------------- */
 
-/* tanh to within ~2e-15 relative, about twice as fast as libm's: an odd
- * Taylor polynomial for |r| < 1/16 (truncation < 2e-17 relative), else
- * (1 - t)/(1 + t) with t = exp(-2|r|), whose rounding error is at most
- * ~6e-17 absolute (>= 0.06 in value).  The activation is the hot spot at
- * small N, and libm's tanh goes through expm1. */
-static inline double tanh_fast(double r) {
-  const double a = fabs(r);
-  if (a < 0.0625) {
-    const double r2 = r * r;
-    return r + r * r2 *
-                   (-1.0 / 3 + r2 * (2.0 / 15 + r2 * (-17.0 / 315 +
-                    r2 * (62.0 / 2835 + r2 * (-1382.0 / 155925)))));
-  }
-  if (a > 19.5) /* tanh rounds to +-1 */
-    return copysign(1.0, r);
-  const double t = exp(-2.0 * a);
-  return copysign((1.0 - t) / (1.0 + t), r);
-}
-
 static inline double act(int a, double r) {
   switch (a) {
-  case ACT_TANH:
-    return tanh_fast(r);
   case ACT_SIGMOID:
     return 1.0 / (1.0 + exp(-r));
   case ACT_RELU:
@@ -346,6 +292,17 @@ static inline double act(int a, double r) {
   default:
     return r;
   }
+}
+
+/* z = f(r) elementwise (r == z allowed); tanh is esn_kern.c's vector
+ * tanh, the same function in every path. */
+static void activate(int a, const double *r, double *z, int64_t n) {
+  if (a == ACT_TANH) {
+    esn__tanh(r, z, n);
+    return;
+  }
+  for (int64_t i = 0; i < n; i++)
+    z[i] = act(a, r[i]);
 }
 
 typedef struct {
@@ -437,8 +394,12 @@ static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
         r[i] += sn * resv__api->rng_normal(&p->noise[b]);
     const double keep = 1.0 - leak;
     if (p->ip != IP_OFF) {
+      double *zs = p->zs;
+      for (int64_t i = 0; i < n; i++)
+        zs[i] = ipa[i] * r[i] + ipb[i];
+      activate(p->act, zs, zs, n);
       for (int64_t i = 0; i < n; i++) {
-        const double z = act(p->act, ipa[i] * r[i] + ipb[i]);
+        const double z = zs[i];
         const double dh =
             p->ip == IP_EXPONENTIAL
                 ? eta * (1.0 - (2.0 + 1.0 / mu) * z + z * z / mu)
@@ -449,8 +410,7 @@ static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
         x[i] = keep * x[i] + leak * z;
       }
     } else if (p->act == ACT_TANH) {
-      for (int64_t i = 0; i < n; i++)
-        x[i] = keep * x[i] + leak * tanh_fast(r[i]);
+      esn__tanh_leak(r, x, keep, leak, n); /* fused: one pass */
     } else {
       for (int64_t i = 0; i < n; i++)
         x[i] = keep * x[i] + leak * act(p->act, r[i]);
@@ -518,7 +478,7 @@ static void esn_destroy(void *self, lam_model_ctx *ctx) {
   esn__mat_free(&p->w);
   void *bufs[] = {p->wf,  p->win, p->wfb, p->bias, p->wout, p->bout,
                   p->ae,  p->ai,  p->xt,  p->xf,   p->pf,
-                  p->yfb, p->uin, p->noise};
+                  p->yfb, p->uin, p->noise, p->zs};
   for (size_t k = 0; k < sizeof bufs / sizeof *bufs; k++)
     resv__api->free(bufs[k]);
   resv__api->free(p);
@@ -653,7 +613,8 @@ static int esn_create(lam_model_ctx *ctx, void **self) {
   p->uin = resv__alloc(ctx, p->nb * (p->nin > p->nout ? p->nin : p->nout),
                        sizeof *p->uin);
   p->noise = resv__alloc(ctx, p->nb, sizeof *p->noise);
-  if (!p->win || !p->wfb || !p->bias || !p->wout || !p->bout || !p->ae ||
+  p->zs = resv__alloc(ctx, n, sizeof *p->zs);
+  if (!p->zs || !p->win || !p->wfb || !p->bias || !p->wout || !p->bout || !p->ae ||
       !p->ai || !p->xt || !p->xf || !p->pf || !p->yfb ||
       !p->uin || !p->noise || sync_f32(p, ctx) != LAM_OK) {
     esn_destroy(p, ctx);
@@ -982,6 +943,25 @@ static int m_spectral_radius(void *self, lam_model_ctx *ctx,
   return LAM_OK;
 }
 
+/* activation(R) -> f(R): the model's activation applied elementwise by
+ * the same code as the step (for checking its accuracy). */
+static int m_activation(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                        int32_t n_in, lam_buf **out) {
+  esn *p = self;
+  if (n_in != 1 || !in[0] || in[0]->dtype != LAM_F64 ||
+      !(in[0]->flags & LAM_BUF_CONTIGUOUS)) {
+    resv__api->set_error(ctx->host, "activation: expected one contiguous "
+                         "f64 buffer");
+    return LAM_EINVAL;
+  }
+  lam_buf *o = new_out(ctx, in[0]->ndim, in[0]->shape);
+  if (!o)
+    return LAM_ENOMEM;
+  activate(p->act, in[0]->data, o->data, in[0]->size);
+  *out = o;
+  return LAM_OK;
+}
+
 static const lam_method_def methods[] = {
     {"run", "run(U [, Y]) -> states: U [T, inputs] (batch 1) or [T, batch, "
             "inputs] f64; optional teacher Y [T, (batch,) outputs] feeds "
@@ -1003,6 +983,8 @@ static const lam_method_def methods[] = {
     {"set_bias", "set_bias(b [units])", m_set_bias},
     {"spectral_radius", "spectral_radius() -> [rho(W) now, rho before the "
                         "create-time scaling]", m_spectral_radius},
+    {"activation", "activation(R) -> f(R) elementwise (any shape, f64), "
+                   "computed as in the step", m_activation},
     {NULL, NULL, NULL}};
 
 /* ---------------------------------------------------------------- */
@@ -1162,6 +1144,9 @@ static int esn_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
       return LAM_EINVAL;
     }
     esn__mat_split(&p->w, p->nexc);
+    int rc = esn__mat_index16(ctx, &p->w);
+    if (rc != LAM_OK)
+      return rc;
   }
   p->have_out = h.have_out != 0;
   p->steps = h.steps;

@@ -23,7 +23,25 @@ typedef struct {
   int32_t *col;
   double *val;
   int64_t *split;
+  /* col as 16-bit indices when n <= 65536 (else NULL), for the step's
+   * row sums: 10 instead of 12 bytes per nonzero.  Rebuilt by
+   * esn__mat_index16 whenever col changes. */
+  uint16_t *col16;
 } esn_mat;
+
+/* tanh of a vector (esn_act.c; branch-free, vectorised, within 2 ulp):
+ * z[i] = tanh(r[i]), and the fused leaky update x[i] = keep x[i] +
+ * leak tanh(r[i]).  Same bits from every instruction-set clone. */
+void esn__tanh(const double *r, double *z, int64_t n);
+void esn__tanh_leak(const double *r, double *x, double keep, double leak,
+                    int64_t n);
+
+/* out[i] = the sum of row i of W times x (part 0), or over its excitatory
+ * columns (1) or inhibitory columns (2), for CSR W; f64, or f32 values vf
+ * times xf when vf is given.  Eight lanes per row in a fixed order
+ * (esn_kern.c), so the AVX-512 and the portable code give the same bits. */
+void esn__csr_rows(const esn_mat *m, const double *x, const float *vf,
+                   const float *xf, int part, double *out);
 
 /* Small dense vector helpers (esn_spectral.c): a . b, and y += a x. */
 double esn__dot(const double *a, const double *b, int64_t n);
@@ -77,6 +95,9 @@ typedef struct {
 int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
                  double *rho0);
 void esn__mat_free(esn_mat *m);
+/* (Re)builds m->col16 from m->col (CSR, n <= 65536; else leaves it
+ * NULL).  Returns LAM_OK or LAM_ENOMEM with the error set. */
+int esn__mat_index16(lam_model_ctx *ctx, esn_mat *m);
 /* Rebuilds the CSR `split` array for n_exc. */
 void esn__mat_split(esn_mat *m, int64_t n_exc);
 /* Replaces m's entries by the dense n x n row-major `w` (CSR: its

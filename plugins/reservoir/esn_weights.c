@@ -15,7 +15,24 @@ void esn__mat_free(esn_mat *m) {
   resv__api->free(m->col);
   resv__api->free(m->val);
   resv__api->free(m->split);
+  resv__api->free(m->col16);
   memset(m, 0, sizeof *m);
+}
+
+int esn__mat_index16(lam_model_ctx *ctx, esn_mat *m) {
+  resv__api->free(m->col16);
+  m->col16 = NULL;
+  if (m->dense || m->n > 65536)
+    return LAM_OK;
+  /* 8 spare entries: the vector row sums load a whole block of 8 */
+  uint16_t *c = resv__alloc(ctx, m->nnz + 8, sizeof *c);
+  if (!c)
+    return LAM_ENOMEM;
+  for (int64_t k = 0; k < m->nnz; k++)
+    c[k] = (uint16_t)m->col[k];
+  memset(c + m->nnz, 0, 8 * sizeof *c);
+  m->col16 = c;
+  return LAM_OK;
 }
 
 void esn__mat_split(esn_mat *m, int64_t n_exc) {
@@ -228,8 +245,12 @@ int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
     m->dense = 1;
     m->w = w;
     m->nnz = nnz;
+    return LAM_OK;
   }
-  return LAM_OK;
+  rc = esn__mat_index16(ctx, m);
+  if (rc != LAM_OK)
+    esn__mat_free(m);
+  return rc;
 nomem:
   resv__api->free(cols);
   resv__api->free(mark);
@@ -281,5 +302,5 @@ int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,
   m->val = val;
   m->nnz = nnz;
   esn__mat_split(m, n_exc);
-  return LAM_OK;
+  return esn__mat_index16(ctx, m);
 }

@@ -1,0 +1,267 @@
+/*
+ * esn_kern.c - the two inner loops of reservoir.esn's step, written for
+ * SIMD: the CSR row sums of the recurrent product, and tanh of a whole
+ * state vector (docs/reservoir.md states its accuracy).  Every
+ * instruction-set variant gives the same bits as the portable code.
+ *
+ * CSR row sums.  Each row's nonzeros are summed in eight lanes: entry
+ * a + 8m + j of row [a, e) goes into lane j (no FMA), then the lanes are
+ * added as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)).  Eight
+ * independent chains keep the adds from being latency bound; with AVX-512
+ * the eight lanes are one register, the eight x[col] loads are built into
+ * a vector by the compiler (Zen 4's gather instruction is slower than
+ * that), the values come in one 64-byte load, and a row's last partial
+ * block is a full block with the lanes past its end zeroed (reads past a
+ * row stay inside the arrays; the matrix's last block is summed by the
+ * portable code).  Column indices are 16-bit when N <= 65536 (10 bytes per
+ * nonzero instead of 12): at N = 1000 and 10 % density, W then fits the
+ * 1 MB L2 cache.
+ *
+ * tanh.
+ * At small N the activation was half of an ESN step, and glibc's tanh is a
+ * scalar call with branches (its vector variants in libmvec are only
+ * declared under -ffast-math, which the build does not use).  This loop
+ * computes both of Cephes' branches for every element and selects, so it
+ * has no branch and GCC turns it into AVX-512 / AVX2 / SSE2 code:
+ *
+ *   |x| <= 0.625:  tanh x = x + x s P(s)/Q(s), s = x^2 (Cephes' rational
+ *                  minimax approximation, ~2.5e-16 relative);
+ *   |x| >  0.625:  tanh x = 1 - 2/(e + 1), e = exp(2|x|) with 2|x|
+ *                  capped at 40 (tanh rounds to 1 beyond 19.1);
+ *
+ * one division serves both (the selected numerator over the selected
+ * denominator); the sign is put back at the end, so tanh(-0) = -0, and a
+ * NaN goes through every operation and comes out NaN.  exp is evaluated as
+ * 2^k e^r: k = round(y / ln 2) by the 1.5 2^52 rounding trick, r = y - k ln 2
+ * with ln 2 split in two (exact products for k < 2^20), e^r from its Taylor
+ * series to degree 13 (truncation < 5e-18 relative for |r| <= ln2/2), and
+ * 2^k put into the exponent bits directly.
+ *
+ * Measured against an exact (mpmath) tanh at 2e5 points spread over
+ * [-25, 25] plus the hard spots: at most 2 ulp (docs/reservoir.md).  No
+ * contraction into FMA (-ffp-contract=off) and elementwise only, so every
+ * clone gives the same bits.
+ */
+#include <string.h>
+
+#include "esn_int.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define ESN_VEC                                                                \
+  __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic"),      \
+                 target_clones("avx512f", "avx2", "default")))
+#else
+#define ESN_VEC
+#endif
+
+/* Cephes tanh.c, |x| <= 0.625: tanh x = x + x s P(s)/Q(s). */
+static const double tp0 = -9.64399179425052238628e-1,
+                    tp1 = -9.92877231001918586564e1,
+                    tp2 = -1.61468768441708447952e3;
+static const double tq1 = 1.12811678491632931402e2,
+                    tq2 = 2.23548839060100448583e3,
+                    tq3 = 4.84406305325125486048e3;
+static const double inv_ln2 = 1.44269504088896338700e+00;
+static const double ln2_hi = 6.93147180369123816490e-01; /* 32 bits */
+static const double ln2_lo = 1.90821492927058770002e-10;
+static const double magic = 6755399441055744.0; /* 1.5 * 2^52 */
+
+/* tanh of one element; inlined into the loops below, where it
+ * vectorises. */
+static inline __attribute__((always_inline)) double vtanh(double x) {
+  uint64_t xb;
+  memcpy(&xb, &x, sizeof xb);
+  const uint64_t sign = xb & 0x8000000000000000ULL;
+  const uint64_t ab = xb ^ sign;
+  double a;
+  memcpy(&a, &ab, sizeof a);
+  /* exp(y), y = 2|x| capped at 40 (a NaN stays NaN: the test is false) */
+  const double y = 2.0 * a > 40.0 ? 40.0 : 2.0 * a;
+  const double kd = y * inv_ln2 + magic;
+  const double k = kd - magic;
+  const double r = (y - k * ln2_hi) - k * ln2_lo;
+  const double p =
+      r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 +
+      r * (1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040 +
+      r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800 +
+      r * (1.0 / 39916800 + r * (1.0 / 479001600 +
+      r * (1.0 / 6227020800.0)))))))))))));
+  uint64_t kb;
+  memcpy(&kb, &kd, sizeof kb);
+  const uint64_t sb = (kb + 1023) << 52; /* 2^k: k is in kd's low bits */
+  double scale;
+  memcpy(&scale, &sb, sizeof scale);
+  const double e = (1.0 + p) * scale;
+  /* Cephes' rational function */
+  const double s = a * a;
+  const double ps = s * ((tp0 * s + tp1) * s + tp2);
+  const double qs = ((s + tq1) * s + tq2) * s + tq3;
+  /* One division for both branches: the operands are selected by bit
+   * masks, because GCC turns selected operands back into two divisions
+   * and a select, and a division costs more than the rest together. */
+  const uint64_t m = (uint64_t)0 - (uint64_t)(a <= 0.625);
+  const double two = 2.0, e1 = e + 1.0;
+  uint64_t psb, qsb, twob, e1b;
+  memcpy(&psb, &ps, 8);
+  memcpy(&qsb, &qs, 8);
+  memcpy(&twob, &two, 8);
+  memcpy(&e1b, &e1, 8);
+  const uint64_t nb = (psb & m) | (twob & ~m), db = (qsb & m) | (e1b & ~m);
+  double num, den;
+  memcpy(&num, &nb, 8);
+  memcpy(&den, &db, 8);
+  const double q = num / den;
+  const double t = m ? a + a * q : 1.0 - q;
+  uint64_t tb;
+  memcpy(&tb, &t, sizeof tb);
+  tb |= sign;
+  double out;
+  memcpy(&out, &tb, sizeof out);
+  return out;
+}
+
+ESN_VEC void esn__tanh(const double *r, double *z, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    z[i] = vtanh(r[i]);
+}
+
+ESN_VEC void esn__tanh_leak(const double *r, double *x, double keep,
+                            double leak, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    x[i] = keep * x[i] + leak * vtanh(r[i]);
+}
+
+/* ---------------------------------------------------------------- */
+/* CSR row sums                                                       */
+/* ---------------------------------------------------------------- */
+
+/* The portable code, which defines the order of the sums. */
+#define ROW_SUM(name, T, IDX)                                                  \
+  static inline double name(const T *v, const IDX *c, int64_t k, int64_t e,    \
+                            const T *x) {                                      \
+    T l[8] = {0};                                                              \
+    for (; k + 8 <= e; k += 8)                                                 \
+      for (int j = 0; j < 8; j++)                                              \
+        l[j] += v[k + j] * x[c[k + j]];                                        \
+    for (int j = 0; k < e; k++, j++)                                           \
+      l[j] += v[k] * x[c[k]];                                                  \
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));  \
+  }
+ROW_SUM(row_d16, double, uint16_t)
+ROW_SUM(row_d32, double, int32_t)
+ROW_SUM(row_f16, float, uint16_t)
+ROW_SUM(row_f32, float, int32_t)
+
+/* Row range of row i for part 0 (whole row), 1 (excitatory columns) or 2
+ * (inhibitory columns). */
+#define ROW_RANGE(m, part, i, a, e)                                            \
+  const int64_t a = (part) == 2 ? (m)->split[i] : (m)->rowptr[i];              \
+  const int64_t e = (part) == 1 ? (m)->split[i] : (m)->rowptr[(i) + 1]
+
+static void rows_portable(const esn_mat *m, const double *x, const float *vf,
+                          const float *xf, int part, double *out) {
+  for (int64_t i = 0; i < m->n; i++) {
+    ROW_RANGE(m, part, i, a, e);
+    if (vf)
+      out[i] = m->col16 ? (double)row_f16(vf, m->col16, a, e, xf)
+                        : (double)row_f32(vf, m->col, a, e, xf);
+    else
+      out[i] = m->col16 ? row_d16(m->val, m->col16, a, e, x)
+                        : row_d32(m->val, m->col, a, e, x);
+  }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+typedef double v8d __attribute__((vector_size(64)));
+typedef int64_t v8l __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/* x at the eight 16-bit column indices c[k..k+7] (little endian: two
+ * 8-byte loads, the indices taken out by shifts). */
+#define GATHER16(x, c, k)                                                      \
+  uint64_t q0, q1;                                                             \
+  memcpy(&q0, (c) + (k), 8);                                                   \
+  memcpy(&q1, (c) + (k) + 4, 8);                                               \
+  const VT xv = {x[q0 & 0xffff], x[(q0 >> 16) & 0xffff],                       \
+                 x[(q0 >> 32) & 0xffff], x[q0 >> 48], x[q1 & 0xffff],          \
+                 x[(q1 >> 16) & 0xffff], x[(q1 >> 32) & 0xffff], x[q1 >> 48]}
+#define GATHER32(x, c, k)                                                      \
+  const VT xv = {x[c[k]],     x[c[k + 1]], x[c[k + 2]], x[c[k + 3]],           \
+                 x[c[k + 4]], x[c[k + 5]], x[c[k + 6]], x[c[k + 7]]}
+
+/* The same sums, eight lanes in one vector; VI is the integer vector of
+ * VT's width.  A row's last partial block: with `masked`, a whole block
+ * with the lanes past the row zeroed (best for long rows; needs k + 8 <=
+ * nnz), else lane by lane through a switch (best for rows of ~10). */
+#define ROW_VEC(name, T, VT, VI, IDX, GATHER)                                  \
+  static inline double name(const T *v, const IDX *c, int64_t k, int64_t e,    \
+                            int64_t nnz, int masked, const T *x) {             \
+    VT s = {0};                                                                \
+    for (; k + 8 <= e; k += 8) {                                               \
+      VT vv;                                                                   \
+      memcpy(&vv, v + k, sizeof vv);                                           \
+      GATHER(x, c, k);                                                         \
+      s += vv * xv;                                                            \
+    }                                                                          \
+    if (masked && k < e && k + 8 <= nnz) {                                     \
+      const VI lane = {0, 1, 2, 3, 4, 5, 6, 7};                                \
+      const VI on = lane < (VI){0} + (int32_t)(e - k);                         \
+      VT vv;                                                                   \
+      memcpy(&vv, v + k, sizeof vv);                                           \
+      GATHER(x, c, k);                                                         \
+      /* past the row: 0 * 0 = +0, and a lane + 0 is the lane (a lane is   \
+       * never -0: it starts at +0, and a sum is -0 only when both are) */  \
+      s += (VT)((VI)vv & on) * (VT)((VI)xv & on);                              \
+      k = e;                                                                   \
+    }                                                                          \
+    T l[8];                                                                    \
+    memcpy(l, &s, sizeof l);                                                   \
+    switch (e - k) {                                                           \
+    case 7: l[6] += v[k + 6] * x[c[k + 6]]; /* fall through */                 \
+    case 6: l[5] += v[k + 5] * x[c[k + 5]]; /* fall through */                 \
+    case 5: l[4] += v[k + 4] * x[c[k + 4]]; /* fall through */                 \
+    case 4: l[3] += v[k + 3] * x[c[k + 3]]; /* fall through */                 \
+    case 3: l[2] += v[k + 2] * x[c[k + 2]]; /* fall through */                 \
+    case 2: l[1] += v[k + 1] * x[c[k + 1]]; /* fall through */                 \
+    case 1: l[0] += v[k] * x[c[k]]; /* fall through */                         \
+    default: break;                                                            \
+    }                                                                          \
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));  \
+  }
+#define VT v8d
+ROW_VEC(vrow_d16, double, v8d, v8l, uint16_t, GATHER16)
+ROW_VEC(vrow_d32, double, v8d, v8l, int32_t, GATHER32)
+#undef VT
+#define VT v8f
+ROW_VEC(vrow_f16, float, v8f, v8i, uint16_t, GATHER16)
+ROW_VEC(vrow_f32, float, v8f, v8i, int32_t, GATHER32)
+#undef VT
+
+__attribute__((target("avx512f"))) static void
+rows_avx512(const esn_mat *m, const double *x, const float *vf,
+            const float *xf, int part, double *out) {
+  const int mk = m->nnz >= 32 * m->n; /* rows of 32 or more on average */
+  const int64_t nz = m->nnz;
+  for (int64_t i = 0; i < m->n; i++) {
+    ROW_RANGE(m, part, i, a, e);
+    if (vf)
+      out[i] = m->col16 ? (double)vrow_f16(vf, m->col16, a, e, nz, mk, xf)
+                        : (double)vrow_f32(vf, m->col, a, e, nz, mk, xf);
+    else
+      out[i] = m->col16 ? vrow_d16(m->val, m->col16, a, e, nz, mk, x)
+                        : vrow_d32(m->val, m->col, a, e, nz, mk, x);
+  }
+}
+#endif
+
+void esn__csr_rows(const esn_mat *m, const double *x, const float *vf,
+                   const float *xf, int part, double *out) {
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) {
+    rows_avx512(m, x, vf, xf, part, out);
+    return;
+  }
+#endif
+  rows_portable(m, x, vf, xf, part, out);
+}
