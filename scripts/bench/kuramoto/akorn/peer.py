@@ -3,7 +3,8 @@
 (AKOrN layer forward, reference section 3.6) in three variants, written
 the careful way (BLAS matmuls on whole batches, in-place updates,
 preallocated buffers, im2col + one GEMM for the convolution, batched
-matmuls for the attention):
+matmuls for the attention with the 1/sqrt(d) folded into Wq and the GTA
+rotations as complex multiplies on complex128 views):
 
   a  fc:   M = 128 oscillators, n = 4, dense J [512, 512], batch 64, T = 16
   b  conv: 8 x 8 grid, C = 128, n = 4, k = 5 ("same" zero padding, bias),
@@ -148,38 +149,29 @@ def kb5c():
     bq, bk, bv, bo = (0.1 * rng.standard_normal(C) for _ in range(4))
     theta = rng.uniform(-np.pi, np.pi, (L, C // 2))  # GTA angles per token and pair
     c = rng.standard_normal((B, L * G, n))
-    Wqkv_T = np.ascontiguousarray(np.concatenate([Wq, Wk, Wv]).T)  # [C, 3C]
-    bqkv = np.concatenate([bq, bk, bv])
-    cs, sn = np.cos(theta)[None, :, :], np.sin(theta)[None, :, :]  # [1, L, C/2]
-    scale = 1.0 / np.sqrt(hd)
-
-    def rot(a, sign):  # a: [B, L, C] (a view is fine); rotates pairs in place
-        p = a.reshape(B, L, C // 2, 2) if a.flags.c_contiguous else None
-        if p is None:
-            e, o = a[..., 0::2].copy(), a[..., 1::2].copy()
-            a[..., 0::2] = cs * e - sign * sn * o
-            a[..., 1::2] = sign * sn * e + cs * o
-            return
-        e, o = p[..., 0].copy(), p[..., 1].copy()
-        p[..., 0] = cs * e - sign * sn * o
-        p[..., 1] = sign * sn * e + cs * o
+    scale = 1.0 / np.sqrt(hd)  # folded into Wq and bq (rotations are linear)
+    Wqkv_T = np.ascontiguousarray(np.concatenate([Wq * scale, Wk, Wv]).T)  # [C, 3C]
+    bqkv = np.concatenate([bq * scale, bk, bv])
+    # GTA: a channel pair (a, b) rotated by theta is (a + ib) e^{i theta},
+    # so the rotation is one complex multiply on a complex128 view.
+    rot_f = np.exp(1j * theta)  # [L, C/2]
+    rot_qkv = rot_f[None, :, None, :]  # q, k and v of a token alike
+    rot_b = np.conj(rot_f)[None, :, :]
 
     def coupling(x):
         qkv = x.reshape(B * L, C) @ Wqkv_T
         qkv += bqkv
+        qkv.view(np.complex128).reshape(B, L, 3, C // 2).__imul__(rot_qkv)
         qkv = qkv.reshape(B, L, 3, C)
-        for part in range(3):
-            rot(qkv[:, :, part, :], 1.0)
         q = qkv[:, :, 0, :].reshape(B, L, heads, hd).transpose(0, 2, 1, 3)
         kk = qkv[:, :, 1, :].reshape(B, L, heads, hd).transpose(0, 2, 3, 1)
         v = qkv[:, :, 2, :].reshape(B, L, heads, hd).transpose(0, 2, 1, 3)
         s = q @ kk  # [B, heads, L, L], one gemm per sample and head
-        s *= scale
         s -= s.max(axis=-1, keepdims=True)
         np.exp(s, out=s)
         s /= s.sum(axis=-1, keepdims=True)
         o = (s @ v).transpose(0, 2, 1, 3).reshape(B, L, C)  # copy to token-major
-        rot(o, -1.0)
+        o.view(np.complex128).__imul__(rot_b)
         out = o.reshape(B * L, C) @ Wo.T
         out += bo
         return out.reshape(B, L * G, n)
