@@ -45,7 +45,7 @@ static const double c1 = 4.16666666666666019037e-02, c2 = -1.3888888888874109574
  * polynomials (about 1.6 -> 1.3 ns per element here). */
 static inline __attribute__((always_inline)) void sincos1(double x, double *s,
                                                           double *c) {
-  const double q = (x * two_over_pi + magic) - magic;
+  const double qm = x * two_over_pi + magic, q = qm - magic;
   const double r = fma(-q, p3, fma(-q, p2, fma(-q, p1, x)));
   const double z = r * r;
   const double ps = fma(z, fma(z, fma(z, fma(z, fma(z, s6, s5), s4), s3), s2), s1);
@@ -53,16 +53,21 @@ static inline __attribute__((always_inline)) void sincos1(double x, double *s,
   const double hz = 0.5 * z, w = 1.0 - hz;
   const double cp = z * fma(z, fma(z, fma(z, fma(z, fma(z, c6, c5), c4), c3), c2), c1);
   const double cr = w + (((1.0 - w) - hz) + z * cp);
-  /* Quadrant k = q mod 4 as q4 = q - 4 round(q/4) in {-2, ..., 2}, kept
-   * in doubles so that the selects vectorise: (sin, cos) is (sr, cr),
-   * (cr, -sr), (-sr, -cr), (-cr, sr) for k = 0, 1, 2, 3. */
-  const double q4 = q - 4.0 * ((q * 0.25 + magic) - magic);
-  const int odd = q4 == 1.0 || q4 == -1.0;
-  const double a = odd ? cr : sr, b = odd ? sr : cr;
-  *s = (q4 < -0.5 || q4 > 1.5) ? -a : a;
-  *c = (q4 > 0.5 || q4 < -1.5) ? -b : b;
+  /* The quadrant k = q mod 4 is in the low bits of qm (1.5 2^52 + q, two's
+   * complement for q < 0): (sin, cos) is (sr, cr), (cr, -sr), (-sr, -cr),
+   * (-cr, sr) for k = 0, 1, 2, 3, i.e. swap when k is odd, sin negated
+   * when bit 1 of k is set, cos when bit 1 of k + 1 is.  Integer selects
+   * and sign flips vectorise into a few mask and xor instructions. */
+  uint64_t k, a, b;
+  memcpy(&k, &qm, sizeof k);
+  const double sa = (k & 1) ? cr : sr, sb = (k & 1) ? sr : cr;
+  memcpy(&a, &sa, sizeof a);
+  memcpy(&b, &sb, sizeof b);
+  a ^= (k & 2) << 62;
+  b ^= ((k + 1) & 2) << 62;
+  memcpy(s, &a, sizeof a);
+  memcpy(c, &b, sizeof b);
 }
-
 
 KUR_CLONES void kur__sincos(const double *x, double *s, double *c, int64_t n) {
   for (int64_t i = 0; i < n; i++)

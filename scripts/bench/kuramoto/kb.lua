@@ -72,7 +72,7 @@ end
 
 -- KB-1: mean field, Lorentzian quantiles, K = 4, dt = 0.01.
 local sizes = QUICK and { 1000, 10000 } or { 1000, 10000, 100000, 1000000 }
-for _, n in ipairs(sizes) do
+for _, n in ipairs(want("KB-1") and sizes or {}) do
   local steps = n <= 100000 and 2000 or 200
   if QUICK then steps = 200 end
   local th = load("theta_" .. n)
@@ -100,7 +100,7 @@ do
 end
 
 -- KB-2: CSR graphs from peers.py, omega ~ N(0, 0.1) quantiles, K = 2.
-for _, g in ipairs(QUICK and { { "ring", 10000 } } or { { "ring", 100000 }, { "er", 10000 } }) do
+for _, g in ipairs(not want("KB-2") and {} or QUICK and { { "ring", 10000 } } or { { "ring", 100000 }, { "er", 10000 }, { "erw", 10000 } }) do
   local name, n = g[1], g[2]
   local ip, idx, w = load("kb2_" .. name .. "_indptr"), load("kb2_" .. name .. "_indices"), load("kb2_" .. name .. "_data")
   local nnz, steps = w:size(), QUICK and 50 or 200
@@ -122,7 +122,7 @@ for _, g in ipairs(QUICK and { { "ring", 10000 } } or { { "ring", 100000 }, { "e
 end
 
 -- KB-3: dense log-normal connectome, per-edge delays 1..200 steps, noise.
-for _, c in ipairs(QUICK and { { 90, 1000 } } or { { 90, 10000 }, { 1000, 300 } }) do
+for _, c in ipairs(not want("KB-3") and {} or QUICK and { { 90, 1000 } } or { { 90, 10000 }, { 1000, 300 } }) do
   local n, steps = c[1], c[2]
   local W, D, th = load("kb3_W_" .. n), load("kb3_D_" .. n), load("theta_" .. n)
   local function make(noise)

@@ -191,8 +191,18 @@ def er(n, p, seed=3):
     return a.tocsr()
 
 
+def weighted(a, seed=4):
+    """The same graph with weights uniform on [0.5, 1.5): lamina's
+    unweighted-graph shortcut (one weight factored out of each row) does
+    not apply, every edge reads its weight."""
+    b = a.copy()
+    b.data = np.random.default_rng(seed).uniform(0.5, 1.5, b.nnz)
+    return b
+
+
 def kb2():
-    graphs = [("ring", 100000, ring(100000, 20)), ("er", 10000, er(10000, 0.01))]
+    e = er(10000, 0.01)
+    graphs = [("ring", 100000, ring(100000, 20)), ("er", 10000, e), ("erw", 10000, weighted(e))]
     if QUICK:
         graphs = [("ring", 10000, ring(10000, 20))]
     for name, n, W in graphs:
