@@ -118,18 +118,19 @@ def kb5b():
     bias = 0.1 * rng.standard_normal(C)
     c = rng.standard_normal((B, H * W * G, n))
     # im2col: the padded map is allocated once, its interior rewritten per
-    # step; the patch matrix [B H W, C k k] is gathered by one strided view
-    # and one copy, and multiplied by the kernel as a [C k k, C] matrix
-    # whose row order (ci, ky, kx) matches the patches.
+    # step; the patch matrix [B H W, k k C] is gathered by one strided view
+    # and one copy (channels innermost: contiguous runs, a little faster
+    # than the (C, k, k) order), and multiplied by the kernel as a
+    # [k k C, C] matrix whose row order (ky, kx, ci) matches the patches.
     xp = np.zeros((B, H + 2 * r, W + 2 * r, C))
-    Kmat = np.ascontiguousarray(K.reshape(C, C * k * k).T)
-    cols = np.empty((B, H, W, C, k, k))
+    Kmat = np.ascontiguousarray(K.transpose(0, 2, 3, 1).reshape(C, k * k * C).T)
+    cols = np.empty((B, H, W, k, k, C))
 
     def coupling(x):
         xp[:, r:r + H, r:r + W, :] = x.reshape(B, H, W, C)
         win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))
-        np.copyto(cols, win)  # [B, H, W, C, k, k]
-        out = cols.reshape(B * H * W, C * k * k) @ Kmat
+        np.copyto(cols, win.transpose(0, 1, 2, 4, 5, 3))  # [B, H, W, k, k, C]
+        out = cols.reshape(B * H * W, k * k * C) @ Kmat
         out += bias
         return out.reshape(B, H * W * G, n)
 
