@@ -10,8 +10,8 @@
  *    (W + r), r = k / 2, which is the smallest period at which no tap
  *    wraps onto an output position (|q - p| <= H - 1 < nh - r).  Per
  *    sample: the forward 2-D DFT of every channel is one dgemm with a
- *    [2 nf, H W] matrix of (cos, -sin) rows (nf = nh (nw/2 + 1)
- *    frequencies, the other half follows by Hermitian symmetry); per
+ *    [2 nf, H W] matrix of (cos, -sin) rows (nf ~ nh (nw/2 + 1)
+ *    frequencies, the rest follow by Hermitian symmetry); per
  *    frequency the channels mix through the kernel's transform, a complex
  *    [C, C] matrix, for all samples in one dgemm; the inverse DFT of the
  *    half spectrum is one dgemm with a [H W, 2 nf] matrix that holds the
@@ -34,6 +34,16 @@ static void twiddle(int64_t a, int64_t n, double *c, double *s) {
   *c = cos(t), *s = sin(t);
 }
 
+/* The weight of frequency (u, v), v <= nw/2, in the inverse transform of
+ * a real map's half spectrum: 0 for a row dropped as a conjugate. */
+static int freq_weight(int64_t u, int64_t v, int64_t nh, int64_t nw) {
+  if (v != 0 && 2 * v != nw)
+    return 2;
+  if (2 * u > nh)
+    return 0;
+  return u == 0 || 2 * u == nh ? 1 : 2;
+}
+
 int akorn__conv_dft_better(int64_t H, int64_t W, int64_t C, int64_t k) {
   const int64_t r = k / 2, nf = (H + r) * ((W + r) / 2 + 1);
   const double dft = 8.0 * (double)nf * (double)C * (double)(C + H * W);
@@ -45,13 +55,23 @@ int akorn__conv_dft_better(int64_t H, int64_t W, int64_t C, int64_t k) {
  * must be set.  LAM_ENOMEM when an allocation fails (nothing changed). */
 int akorn__conv_prepare(akorn_conv *cv, lam_model_ctx *ctx) {
   const int64_t H = cv->H, W = cv->W, C = cv->C, k = cv->k, r = k / 2;
-  const int64_t nh = H + r, nw = W + r, nv = nw / 2 + 1, nf = nh * nv, hw = H * W;
+  const int64_t nh = H + r, nw = W + r, nv = nw / 2 + 1, hw = H * W;
+  /* The half spectrum v <= nw/2 of a real map; in the self-conjugate
+   * columns v = 0 and v = nw/2 the rows u > nh/2 are the conjugates of
+   * nh - u, so they are dropped and their partners count twice. */
+  int64_t nf = 0;
+  for (int64_t u = 0; u < nh; u++)
+    for (int64_t v = 0; v < nv; v++)
+      nf += freq_weight(u, v, nh, nw) > 0;
   double *kf = kur__alloc(ctx, nf * 2 * C * C, sizeof *kf);
   double *fwd = kf ? kur__alloc(ctx, 2 * nf * hw, sizeof *fwd) : NULL;
   double *inv = fwd ? kur__alloc(ctx, 2 * nf * hw, sizeof *inv) : NULL;
   double *xf = inv && !cv->xf ? kur__alloc(ctx, 2 * nf * cv->batch * C, sizeof *xf) : cv->xf;
   double *pf = xf && !cv->pf ? kur__alloc(ctx, 4 * cv->batch * C, sizeof *pf) : cv->pf;
-  double *tmp = pf ? kur__alloc(ctx, 2 * k * nv, sizeof *tmp) : NULL;
+  /* tmp: the per-(co, ci) row transform [k][nv] complex, then the
+   * twiddles exp(2 pi i v (dx - r) / nw) [nv][k] and exp(2 pi i u (dy - r)
+   * / nh) [nh][k], computed once instead of per weight */
+  double *tmp = pf ? kur__alloc(ctx, 2 * k * (nv + nv + nh), sizeof *tmp) : NULL;
   if (!tmp) {
     void *all[] = {kf, fwd, inv, xf == cv->xf ? NULL : xf, pf == cv->pf ? NULL : pf};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
@@ -60,10 +80,11 @@ int akorn__conv_prepare(akorn_conv *cv, lam_model_ctx *ctx) {
   }
   /* Forward rows (cos, -sin) of 2 pi (u y / nh + v x / nw), inverse
    * columns (w cos, -w sin) / (nh nw) of the same angle. */
-  for (int64_t u = 0; u < nh; u++)
+  for (int64_t u = 0, f = 0; u < nh; u++)
     for (int64_t v = 0; v < nv; v++) {
-      const int64_t f = u * nv + v;
-      const double wgt = (v == 0 || 2 * v == nw ? 1.0 : 2.0) / (double)(nh * nw);
+      const double wgt = freq_weight(u, v, nh, nw) / (double)(nh * nw);
+      if (wgt == 0)
+        continue;
       for (int64_t y = 0; y < H; y++)
         for (int64_t x = 0; x < W; x++) {
           double c, s;
@@ -72,10 +93,18 @@ int akorn__conv_prepare(akorn_conv *cv, lam_model_ctx *ctx) {
           fwd[(2 * f) * hw + p] = c, fwd[(2 * f + 1) * hw + p] = -s;
           inv[p * 2 * nf + 2 * f] = wgt * c, inv[p * 2 * nf + 2 * f + 1] = -wgt * s;
         }
+      f++;
     }
   /* Kernel transform, separably: for correlation the output's spectrum is
    * X^(f) times sum_d K[d] exp(+2 pi i (u dy / nh + v dx / nw)).
    * kf[f] = [Re; Im] rows co, columns ci. */
+  double *tww = tmp + 2 * k * nv, *twh = tww + 2 * k * nv;
+  for (int64_t v = 0; v < nv; v++)
+    for (int64_t d = 0; d < k; d++)
+      twiddle(v * (d - r), nw, &tww[2 * (v * k + d)], &tww[2 * (v * k + d) + 1]);
+  for (int64_t u = 0; u < nh; u++)
+    for (int64_t d = 0; d < k; d++)
+      twiddle(u * (d - r), nh, &twh[2 * (u * k + d)], &twh[2 * (u * k + d) + 1]);
   for (int64_t co = 0; co < C; co++)
     for (int64_t ci = 0; ci < C; ci++) {
       const double *kk = cv->ker + (co * C + ci) * k * k;
@@ -83,22 +112,22 @@ int akorn__conv_prepare(akorn_conv *cv, lam_model_ctx *ctx) {
         for (int64_t v = 0; v < nv; v++) {
           double re = 0, im = 0;
           for (int64_t dx = 0; dx < k; dx++) {
-            double c, s;
-            twiddle(v * (dx - r), nw, &c, &s);
+            const double c = tww[2 * (v * k + dx)], s = tww[2 * (v * k + dx) + 1];
             re += kk[dy * k + dx] * c, im += kk[dy * k + dx] * s;
           }
           tmp[2 * (dy * nv + v)] = re, tmp[2 * (dy * nv + v) + 1] = im;
         }
-      for (int64_t u = 0; u < nh; u++)
+      for (int64_t u = 0, f = 0; u < nh; u++)
         for (int64_t v = 0; v < nv; v++) {
+          if (freq_weight(u, v, nh, nw) == 0)
+            continue;
           double re = 0, im = 0;
           for (int64_t dy = 0; dy < k; dy++) {
-            double c, s;
-            twiddle(u * (dy - r), nh, &c, &s);
+            const double c = twh[2 * (u * k + dy)], s = twh[2 * (u * k + dy) + 1];
             const double a = tmp[2 * (dy * nv + v)], b = tmp[2 * (dy * nv + v) + 1];
             re += a * c - b * s, im += a * s + b * c;
           }
-          double *kr = kf + (u * nv + v) * 2 * C * C;
+          double *kr = kf + (f++) * 2 * C * C;
           kr[co * C + ci] = re, kr[(C + co) * C + ci] = im;
         }
     }

@@ -8,7 +8,7 @@ local tap = require "tap"
 local lam = require "lamina"
 local kt = require "kurtest"
 local values, filled, maxdiff, lcg = kt.values, kt.filled, kt.maxdiff, kt.lcg
-tap.plan(7)
+tap.plan(9)
 
 local rnd = lcg(21)
 local function case(B, H, W, G, n, k, scale)
@@ -59,7 +59,9 @@ end
 
 -- 1e-12: sums of at most C k^2 = 100 products of O(1) terms; the DFT route
 -- adds transforms of 10 x 10 points with exact twiddles to 1 ulp.
-for _, spec in ipairs { { 2, 3, 5, 2, 2, 3 }, { 1, 4, 3, 2, 2, 5 } } do
+-- The grids give cyclic sizes (nh, nw) = (4, 6), (6, 5) and (5, 5): both
+-- parities of each, where the self-conjugate rows and columns differ.
+for _, spec in ipairs { { 2, 3, 5, 2, 2, 3 }, { 1, 4, 3, 2, 2, 5 }, { 1, 4, 4, 2, 2, 3 } } do
   local t = case(unpack(spec))
   local want = ref(t)
   for _, method in ipairs { "direct", "dft" } do
