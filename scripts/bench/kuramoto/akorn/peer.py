@@ -84,8 +84,8 @@ def run_layer(x0, c, T, coupling):
     return x, E
 
 
-def emit(var, size, t, units, flops):
-    print(f"KB-5{var}\tnumpy\t{size}\t{t[0]:.6g}\t{t[1]:.6g}\t{t[2]:.6g}\t{units}\t{flops}")
+def emit(var, size, t, units, flops, impl="numpy", note=""):
+    print(f"KB-5{var}\t{impl}\t{size}\t{t[0]:.6g}\t{t[1]:.6g}\t{t[2]:.6g}\t{units}\t{flops}\t{note}")
     sys.stdout.flush()
 
 
@@ -136,7 +136,32 @@ def kb5b():
 
     t = timeit(lambda: run_layer(x0, c, T, coupling))
     save("b", x0=x0, K=K, bias=bias, c=c, x=t[3][0], E=t[3][1])
-    emit("b", f"conv-B{B}-{H}x{W}-C{C}-n{n}-k{k}-T{T}", t, B * T, 2 * H * W * C * C * k * k)
+    size = f"conv-B{B}-{H}x{W}-C{C}-n{n}-k{k}-T{T}"
+    emit("b", size, t, B * T, 2 * H * W * C * C * k * k)
+
+    # The same layer by FFT (the algorithm lamina's conv_method = dft
+    # uses), for comparison: rfft2 on the (H + r) x (W + r) cyclic grid,
+    # per frequency one complex [B, C] x [C, C] product (stacked matmul),
+    # irfft2.  g[-d mod N] = K[d] turns the correlation into a convolution.
+    nh, nw = H + r, W + r
+    g = np.zeros((C, C, nh, nw))
+    for ky in range(k):
+        for kx in range(k):
+            g[:, :, (r - ky) % nh, (r - kx) % nw] = K[:, :, ky, kx]
+    Gt = np.ascontiguousarray(np.fft.rfft2(g).transpose(2, 3, 1, 0).reshape(-1, C, C))  # [F, ci, co]
+    nf = Gt.shape[0]
+
+    def coupling_fft(x):
+        X = np.fft.rfft2(x.reshape(B, H, W, C), s=(nh, nw), axes=(1, 2))  # [B, nh, nv, C]
+        Y = X.transpose(1, 2, 0, 3).reshape(nf, B, C) @ Gt  # [F, B, co]
+        Y = Y.reshape(nh, nw // 2 + 1, B, C).transpose(2, 0, 1, 3)
+        out = np.fft.irfft2(Y, s=(nh, nw), axes=(1, 2))[:, :H, :W, :]
+        out += bias
+        return out.reshape(B, H * W * G, n)
+
+    tf = timeit(lambda: run_layer(x0, c, T, coupling_fft))
+    dx = np.abs(tf[3][0] - t[3][0]).max()
+    emit("b", size, tf, B * T, 2 * H * W * C * C * k * k, impl="numpy-fft", note=f"x vs im2col {dx:.2g}")
 
 
 # ---------------------------------------------------------------- (c) attn
