@@ -381,7 +381,7 @@ static int lif_create(lam_model_ctx *ctx, void **self) {
 #else
 #define LIF_HOT
 #endif
-#if defined(__GNUC__)
+#if defined(__GNUC__) && !defined(LIF_SCALAR) /* -DLIF_SCALAR: for tests */
 #define LIF_VEC 1
 typedef double lif_vd __attribute__((vector_size(32)));
 typedef int64_t lif_vi __attribute__((vector_size(32)));
