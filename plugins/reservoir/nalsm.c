@@ -421,13 +421,20 @@ static int nalsm_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
     }
     *br = p->anc > 0.0 ? p->desc / p->anc : 0.0;
     /* 3: integrate (kernels of the active sources, then the leak). */
+    /* The kernel is picked by indexing, not by a branch: tau is 1 or 2
+     * at random per synapse, and the branch's mispredictions were a
+     * third of the step. */
     memset(p->isyn, 0, (size_t)n * sizeof *p->isyn);
+    double *restrict isyn = p->isyn;
+    const int32_t *restrict tgt = c->tgt;
+    const double *restrict w = c->w;
+    const uint8_t *restrict tau2 = p->tau2;
     for (int64_t k = 0; k < p->nact; k++) {
       const int32_t j = p->act[k];
       const int32_t s0 = p->timer[j];
-      const double a1 = k1[s0], a2 = k2[s0];
+      const double a[2] = {k1[s0], k2[s0]};
       for (int64_t s = c->start[j]; s < c->start[j + 1]; s++)
-        p->isyn[c->tgt[s]] += c->w[s] * (p->tau2[s] ? a2 : a1);
+        isyn[tgt[s]] += w[s] * a[tau2[s]];
     }
     for (int64_t i = 0; i < n; i++)
       v[i] = v[i] + p->isyn[i] + b - v[i] * tv;
