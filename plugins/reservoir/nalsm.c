@@ -410,15 +410,19 @@ static int nalsm_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
     }
     p->m = m;
     /* Branching: the liquid targets of last step's liquid spikes that
-     * fire now, per ancestor spike. */
+     * fire now, per ancestor spike.  Counted in integers (exact, and
+     * kept in a register: a double in *p was stored at every synapse). */
+    int64_t anc = 0, desc = 0;
     for (int64_t k = 0; k < p->mprev; k++) {
       const int32_t j = p->prev[k];
       if (j >= n)
         continue;
-      p->anc += 1.0;
+      anc++;
       for (int64_t s = c->start[j]; s < c->start[j + 1]; s++)
-        p->desc += p->fired[c->tgt[s]];
+        desc += p->fired[c->tgt[s]];
     }
+    p->anc += (double)anc;
+    p->desc += (double)desc;
     *br = p->anc > 0.0 ? p->desc / p->anc : 0.0;
     /* 3: integrate (kernels of the active sources, then the leak). */
     /* The kernel is picked by indexing, not by a branch: tau is 1 or 2
