@@ -331,20 +331,18 @@ static size_t izh_chunks(izh *p, lam_model_ctx *ctx, spk_chunk *c) {
 static int izh_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   izh *p = self;
   izh_state_head h = {{0}, p->n, p->ne, p->c.nsyn};
-  memcpy(h.magic, izh_magic, sizeof h.magic);
   spk_chunk c[16];
-  const size_t k = izh_chunks(p, ctx, c);
-  return k ? spk__state_save(ctx, &h, sizeof h, c, k, out) : LAM_EINVAL;
+  return spk__state_save(ctx, izh_magic, &h, sizeof h, c,
+                         izh_chunks(p, ctx, c), out);
 }
 
 static int izh_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   izh *p = self;
   izh_state_head h;
-  if (spk__state_head(ctx, in, &h, sizeof h, "reservoir.izhikevich") !=
-      LAM_OK)
+  if (spk__state_head(ctx, in, &h, sizeof h, izh_magic,
+                      "reservoir.izhikevich") != LAM_OK)
     return LAM_EINVAL;
-  if (memcmp(h.magic, izh_magic, sizeof h.magic) != 0 || h.n != p->n ||
-      h.ne != p->ne) {
+  if (h.n != p->n || h.ne != p->ne) {
     resv__api->set_error(ctx->host, "reservoir.izhikevich: not a state of "
                          "this network's shape (n %lld, ne %lld expected)",
                          (long long)p->n, (long long)p->ne);

@@ -760,9 +760,9 @@ static int lif_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
     return LAM_EINVAL;
   lif_state_head h = {{0}, p->n, p->c.nsyn, p->nslot, p->stdp_on,
                       p->c.delay != NULL, p->c.delay0};
-  memcpy(h.magic, lif_magic, sizeof h.magic);
   spk_chunk c[16];
-  return spk__state_save(ctx, &h, sizeof h, c, lif_chunks(p, ports, c), out);
+  return spk__state_save(ctx, lif_magic, &h, sizeof h, c,
+                         lif_chunks(p, ports, c), out);
 }
 
 static int lif_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
@@ -770,10 +770,10 @@ static int lif_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   double *ports[5];
   lif_state_head h;
   if (lif_state_ports(p, ctx, ports) != LAM_OK ||
-      spk__state_head(ctx, in, &h, sizeof h, "reservoir.lif") != LAM_OK)
+      spk__state_head(ctx, in, &h, sizeof h, lif_magic, "reservoir.lif") !=
+          LAM_OK)
     return LAM_EINVAL;
-  if (memcmp(h.magic, lif_magic, sizeof h.magic) != 0 || h.n != p->n ||
-      h.nslot != p->nslot || h.stdp != p->stdp_on) {
+  if (h.n != p->n || h.nslot != p->nslot || h.stdp != p->stdp_on) {
     resv__api->set_error(ctx->host, "reservoir.lif: not a state of this "
                          "network's shape (n %lld, delay slots %lld, stdp %d "
                          "expected)",

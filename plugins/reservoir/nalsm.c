@@ -552,19 +552,18 @@ static size_t nalsm_chunks(nalsm *p, lam_model_ctx *ctx, spk_chunk *c) {
 static int nalsm_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   nalsm *p = self;
   nalsm_state_head h = {{0}, p->n, p->ni, p->ne, p->c.nsyn};
-  memcpy(h.magic, nalsm_magic, sizeof h.magic);
   spk_chunk c[24];
-  const size_t k = nalsm_chunks(p, ctx, c);
-  return k ? spk__state_save(ctx, &h, sizeof h, c, k, out) : LAM_EINVAL;
+  return spk__state_save(ctx, nalsm_magic, &h, sizeof h, c,
+                         nalsm_chunks(p, ctx, c), out);
 }
 
 static int nalsm_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   nalsm *p = self;
   nalsm_state_head h;
-  if (spk__state_head(ctx, in, &h, sizeof h, "reservoir.nalsm") != LAM_OK)
+  if (spk__state_head(ctx, in, &h, sizeof h, nalsm_magic,
+                      "reservoir.nalsm") != LAM_OK)
     return LAM_EINVAL;
-  if (memcmp(h.magic, nalsm_magic, sizeof h.magic) != 0 || h.n != p->n ||
-      h.ni != p->ni || h.ne != p->ne) {
+  if (h.n != p->n || h.ni != p->ni || h.ne != p->ne) {
     resv__api->set_error(ctx->host, "reservoir.nalsm: not a state of this "
                          "liquid's shape (%lld liquid, %lld input, %lld "
                          "excitatory neurons expected)",

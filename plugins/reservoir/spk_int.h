@@ -132,13 +132,19 @@ typedef struct {
   size_t bytes;
 } spk_chunk;
 
-/* A new u8 buffer: head, then the chunks.  LAM_OK or LAM_ENOMEM. */
-int spk__state_save(lam_model_ctx *ctx, const void *head, size_t head_size,
-                    const spk_chunk *c, size_t k, lam_buf **out);
+#define SPK_MAGIC 8 /* bytes of the tag that starts every header */
+
+/* A new u8 buffer: head with its first SPK_MAGIC bytes set to magic, then
+ * the k chunks.  LAM_OK, LAM_ENOMEM, or LAM_EINVAL when k == 0 (the
+ * model could not list its chunks and has set the error). */
+int spk__state_save(lam_model_ctx *ctx, const char *magic, const void *head,
+                    size_t head_size, const spk_chunk *c, size_t k,
+                    lam_buf **out);
 /* Checks that `in` is a contiguous 1-d u8 buffer at least head_size long
- * and copies its header into head; else an error naming `model`. */
+ * starting with magic and copies its header into head; else an error
+ * naming `model`. */
 int spk__state_head(lam_model_ctx *ctx, const lam_buf *in, void *head,
-                    size_t head_size, const char *model);
+                    size_t head_size, const char *magic, const char *model);
 /* Checks the buffer's length against head + chunks and copies the chunks
  * into the model. */
 int spk__state_read(lam_model_ctx *ctx, const lam_buf *in, size_t head_size,

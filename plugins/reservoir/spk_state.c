@@ -24,8 +24,11 @@ static size_t chunk_bytes(const spk_chunk *c, size_t k) {
   return total;
 }
 
-int spk__state_save(lam_model_ctx *ctx, const void *head, size_t head_size,
-                    const spk_chunk *c, size_t k, lam_buf **out) {
+int spk__state_save(lam_model_ctx *ctx, const char *magic, const void *head,
+                    size_t head_size, const spk_chunk *c, size_t k,
+                    lam_buf **out) {
+  if (k == 0) /* the chunk list could not be made; the error is set */
+    return LAM_EINVAL;
   int64_t shape[1] = {(int64_t)(head_size + chunk_bytes(c, k))};
   lam_buf *b = resv__api->buf_new(LAM_U8, 1, shape);
   if (!b || !b->data) {
@@ -37,6 +40,7 @@ int spk__state_save(lam_model_ctx *ctx, const void *head, size_t head_size,
   }
   unsigned char *w = b->data;
   memcpy(w, head, head_size);
+  memcpy(w, magic, SPK_MAGIC);
   w += head_size;
   for (size_t i = 0; i < k; i++) {
     if (c[i].bytes)
@@ -48,12 +52,14 @@ int spk__state_save(lam_model_ctx *ctx, const void *head, size_t head_size,
 }
 
 int spk__state_head(lam_model_ctx *ctx, const lam_buf *in, void *head,
-                    size_t head_size, const char *model) {
+                    size_t head_size, const char *magic, const char *model) {
   if (!in || !in->data || in->dtype != LAM_U8 || in->ndim != 1 ||
       (in->size > 1 && in->strides[0] != 1) ||
-      (size_t)in->size < head_size) {
-    resv__api->set_error(ctx->host, "%s: a state must be a contiguous 1-d "
-                         "u8 buffer made by save_state", model);
+      (size_t)in->size < head_size ||
+      memcmp(in->data, magic, SPK_MAGIC) != 0) {
+    resv__api->set_error(ctx->host, "%s: not a state of this model (a "
+                         "contiguous 1-d u8 buffer made by its save_state "
+                         "expected)", model);
     return LAM_EINVAL;
   }
   memcpy(head, in->data, head_size);
