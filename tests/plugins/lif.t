@@ -7,7 +7,7 @@
 -- determinism and parameter errors.  Fixed seeds; tolerances in the names.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(46)
+tap.plan(47)
 
 local function run_net(params, T, seed, opts)
   local sim = lam.sim { dt = 0.1, seed = seed or 1 }
@@ -153,6 +153,15 @@ do
   sim3:port("net.g_e"):set(1, 1)
   sim3:run(0.1)
   tap.near(sim3:port("net.v"):get(1), -60 + 0.1 / 20 * (0 + 1 * (0 - -60)), 1e-12, "COBA Euler: one step matches the Euler formula")
+  -- Exponential Euler, same start: g_tot = 1 + g_e = 2, v_inf = (E_L + g_e E_e) / g_tot = -30,
+  -- v = v_inf + (v - v_inf) e^{-dt g_tot / tau_m}.
+  local sim4 = lam.sim { dt = 0.1, seed = 1 }
+  sim4:add("net", "reservoir.lif", { n = 1, p = 1e-12, synapse = "coba", coba_method = "expeuler", E_L = -60,
+                                     v_init = "value", v0_a = -60 })
+  sim4:port("net.g_e"):set(1, 1)
+  sim4:run(0.1)
+  tap.near(sim4:port("net.v"):get(1), -30 + (-60 + 30) * math.exp(-0.1 * 2 / 20), 1e-12,
+           "COBA exponential Euler: one step matches v_inf + (v - v_inf) e^{-dt g_tot/tau_m}")
 end
 
 -- ---- refractoriness, delays --------------------------------------------------
