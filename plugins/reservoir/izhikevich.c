@@ -342,20 +342,22 @@ static int izh_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   if (spk__state_head(ctx, in, &h, sizeof h, izh_magic,
                       "reservoir.izhikevich") != LAM_OK)
     return LAM_EINVAL;
-  if (h.n != p->n || h.ne != p->ne) {
+  if (h.n != p->n || h.ne != p->ne || h.nsyn < 0 || h.nsyn > INT32_MAX) {
     resv__api->set_error(ctx->host, "reservoir.izhikevich: not a state of "
                          "this network's shape (n %lld, ne %lld expected)",
                          (long long)p->n, (long long)p->ne);
     return LAM_EINVAL;
   }
+  spk_chunk c[16];
+  if (spk__state_size(ctx, in, sizeof h, c, izh_chunks(p, ctx, c),
+                      (h.nsyn - p->c.nsyn) * 12, "reservoir.izhikevich") !=
+      LAM_OK)
+    return LAM_EINVAL;
   int rc = spk__state_csr(ctx, &p->c, h.nsyn, 0);
   if (rc != LAM_OK)
     return rc;
-  spk_chunk c[16];
-  const size_t k = izh_chunks(p, ctx, c);
-  if (!k)
-    return LAM_EINVAL;
-  rc = spk__state_read(ctx, in, sizeof h, c, k, "reservoir.izhikevich");
+  rc = spk__state_read(ctx, in, sizeof h, c, izh_chunks(p, ctx, c),
+                       "reservoir.izhikevich");
   return rc != LAM_OK ? rc
                       : spk__state_csr_check(ctx, &p->c, 1,
                                              "reservoir.izhikevich");

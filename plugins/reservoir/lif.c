@@ -773,17 +773,23 @@ static int lif_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
       spk__state_head(ctx, in, &h, sizeof h, lif_magic, "reservoir.lif") !=
           LAM_OK)
     return LAM_EINVAL;
-  if (h.n != p->n || h.nslot != p->nslot || h.stdp != p->stdp_on) {
+  if (h.n != p->n || h.nslot != p->nslot || h.stdp != p->stdp_on ||
+      h.nsyn < 0 || h.nsyn > INT32_MAX) {
     resv__api->set_error(ctx->host, "reservoir.lif: not a state of this "
                          "network's shape (n %lld, delay slots %lld, stdp %d "
                          "expected)",
                          (long long)p->n, (long long)p->nslot, p->stdp_on);
     return LAM_EINVAL;
   }
+  spk_chunk c[16];
+  const int64_t m0 = p->c.nsyn, d0 = p->c.delay ? 2 * m0 : 0;
+  if (spk__state_size(ctx, in, sizeof h, c, lif_chunks(p, ports, c),
+                      (h.nsyn - m0) * 12 + (h.has_delay ? 2 * h.nsyn : 0) - d0,
+                      "reservoir.lif") != LAM_OK)
+    return LAM_EINVAL;
   int rc = spk__state_csr(ctx, &p->c, h.nsyn, h.has_delay != 0);
   if (rc != LAM_OK)
     return rc;
-  spk_chunk c[16];
   rc = spk__state_read(ctx, in, sizeof h, c, lif_chunks(p, ports, c),
                        "reservoir.lif");
   if (rc != LAM_OK)

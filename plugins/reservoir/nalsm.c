@@ -563,7 +563,8 @@ static int nalsm_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
   if (spk__state_head(ctx, in, &h, sizeof h, nalsm_magic,
                       "reservoir.nalsm") != LAM_OK)
     return LAM_EINVAL;
-  if (h.n != p->n || h.ni != p->ni || h.ne != p->ne) {
+  if (h.n != p->n || h.ni != p->ni || h.ne != p->ne || h.nsyn < 0 ||
+      h.nsyn > INT32_MAX) {
     resv__api->set_error(ctx->host, "reservoir.nalsm: not a state of this "
                          "liquid's shape (%lld liquid, %lld input, %lld "
                          "excitatory neurons expected)",
@@ -571,22 +572,28 @@ static int nalsm_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
                          (long long)p->ne);
     return LAM_EINVAL;
   }
+  spk_chunk c[24];
+  if (spk__state_size(ctx, in, sizeof h, c, nalsm_chunks(p, ctx, c),
+                      (h.nsyn - p->c.nsyn) * 13, "reservoir.nalsm") != LAM_OK)
+    return LAM_EINVAL;
+  /* The per-synapse tau array first, then the CSR: a failure of either
+   * leaves the instance as it was. */
+  uint8_t *t2 = NULL;
+  if (h.nsyn != p->ntau2 && h.nsyn >= 0 && h.nsyn <= INT32_MAX &&
+      !(t2 = resv__alloc(ctx, h.nsyn, 1)))
+    return LAM_ENOMEM;
   int rc = spk__state_csr(ctx, &p->c, h.nsyn, 0);
-  if (rc == LAM_OK && h.nsyn != (int64_t)p->ntau2) {
-    uint8_t *t2 = resv__alloc(ctx, h.nsyn, 1);
-    if (!t2)
-      return LAM_ENOMEM;
+  if (rc != LAM_OK) {
+    resv__api->free(t2);
+    return rc;
+  }
+  if (t2) {
     resv__api->free(p->tau2);
     p->tau2 = t2;
     p->ntau2 = h.nsyn;
   }
-  if (rc != LAM_OK)
-    return rc;
-  spk_chunk c[24];
-  const size_t k = nalsm_chunks(p, ctx, c);
-  if (!k)
-    return LAM_EINVAL;
-  rc = spk__state_read(ctx, in, sizeof h, c, k, "reservoir.nalsm");
+  rc = spk__state_read(ctx, in, sizeof h, c, nalsm_chunks(p, ctx, c),
+                       "reservoir.nalsm");
   if (rc != LAM_OK)
     return rc;
   /* Counters and lists index arrays of ns entries: refuse wild values. */

@@ -145,6 +145,13 @@ int spk__state_save(lam_model_ctx *ctx, const char *magic, const void *head,
  * naming `model`. */
 int spk__state_head(lam_model_ctx *ctx, const lam_buf *in, void *head,
                     size_t head_size, const char *magic, const char *model);
+/* Checks the buffer's length against head + chunks + delta bytes (delta:
+ * what the state's synapse arrays add to the model's present ones; called
+ * before any array is resized, so that a truncated state changes
+ * nothing).  LAM_EINVAL when k == 0 (chunks not listed, error set). */
+int spk__state_size(lam_model_ctx *ctx, const lam_buf *in, size_t head_size,
+                    const spk_chunk *c, size_t k, int64_t delta,
+                    const char *model);
 /* Checks the buffer's length against head + chunks and copies the chunks
  * into the model. */
 int spk__state_read(lam_model_ctx *ctx, const lam_buf *in, size_t head_size,

@@ -66,15 +66,24 @@ int spk__state_head(lam_model_ctx *ctx, const lam_buf *in, void *head,
   return LAM_OK;
 }
 
-int spk__state_read(lam_model_ctx *ctx, const lam_buf *in, size_t head_size,
-                    const spk_chunk *c, size_t k, const char *model) {
-  const size_t want = head_size + chunk_bytes(c, k);
-  if ((size_t)in->size != want) {
-    resv__api->set_error(ctx->host, "%s: the state has %lld bytes, %zu "
-                         "expected for this network", model,
-                         (long long)in->size, want);
+int spk__state_size(lam_model_ctx *ctx, const lam_buf *in, size_t head_size,
+                    const spk_chunk *c, size_t k, int64_t delta,
+                    const char *model) {
+  const int64_t want = (int64_t)(head_size + chunk_bytes(c, k)) + delta;
+  if (k == 0 || in->size != want) {
+    if (k)
+      resv__api->set_error(ctx->host, "%s: the state has %lld bytes, %lld "
+                           "expected from its header", model,
+                           (long long)in->size, (long long)want);
     return LAM_EINVAL;
   }
+  return LAM_OK;
+}
+
+int spk__state_read(lam_model_ctx *ctx, const lam_buf *in, size_t head_size,
+                    const spk_chunk *c, size_t k, const char *model) {
+  if (spk__state_size(ctx, in, head_size, c, k, 0, model) != LAM_OK)
+    return LAM_EINVAL;
   const unsigned char *r = (const unsigned char *)in->data + head_size;
   for (size_t i = 0; i < k; i++) {
     if (c[i].bytes)
