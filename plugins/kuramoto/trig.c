@@ -1,6 +1,7 @@
 /*
- * trig.c - cos and sin of a whole array, written so the compiler can
- * vectorise it.
+ * trig.c - cos and sin of a whole array, the Euler step fused with them,
+ * and the order parameter's lane sums, written so the compiler can
+ * vectorise them (one clone per instruction set, KUR_CLONES).
  *
  * The per-step cost of every coupling is dominated by one cos and one sin
  * per oscillator.  glibc's scalar sin/cos cost ~10 ns each here, and its
@@ -10,9 +11,9 @@
  * vectorises:
  *   1. q = nearest integer to x 2/pi (the 1.5 2^52 rounding trick; its low
  *      bits give the quadrant);
- *   2. r = x - q pi/2 with pi/2 split in three parts (Cody-Waite; exact
- *      products for |q| < 2^20, i.e. |x| < 1.6e6 rad, beyond which the
- *      error grows like ulp(x), the uncertainty of x itself);
+ *   2. r = x - q pi/2 with pi/2 split in three parts (Cody-Waite, with
+ *      fma; exact products for |q| < 2^20, i.e. |x| < 1.6e6 rad, beyond
+ *      which the error grows like ulp(x), the uncertainty of x itself);
  *   3. fdlibm's minimax polynomials for sin and cos on [-pi/4, pi/4]
  *      (errors below 1 ulp of the result) and the quadrant's swap and
  *      signs.
