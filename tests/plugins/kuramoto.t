@@ -21,6 +21,16 @@ end
 local kt = require "kurtest"
 local values, matrix, maxdiff, lcg = kt.values, kt.matrix, kt.maxdiff, kt.lcg
 
+-- The phases after `T` ms of a model made with `params` (dt, seed), set
+-- up by setup(osc) and started from th0 when given.
+local function phases_after(params, dt, seed, setup, T, th0)
+  local sim, osc = model(params, dt, seed)
+  setup(osc)
+  if th0 then sim:set("osc.phases", th0) end
+  sim:run(T)
+  return values(sim:port("osc.phases"))
+end
+
 -- ---------------------------------------------------------------------
 -- Dense, sparse and mean field agree on the complete graph: 1e-12 over
 -- 100 steps (only summation rounding may differ), with lag and forcing.
@@ -510,12 +520,8 @@ do
   for e = 1, #w do same[e] = 0.7 end
   local dense = matrix(n, function(i, j) return W[i][j] and 0.7 or 0 end)
   local function run(coupling, setup)
-    local s2, o2 = model({ n = n, k = 1.3, coupling = coupling, norm = "in_degree", integrator = "heun" })
-    o2:call("set_omega", om)
-    setup(o2)
-    s2:set("osc.phases", th0)
-    s2:run(1.0)
-    return values(s2:port("osc.phases"))
+    return phases_after({ n = n, k = 1.3, coupling = coupling, norm = "in_degree", integrator = "heun" }, 0.01, 1,
+      function(o) o:call("set_omega", om); setup(o) end, 1.0, th0)
   end
   tap.ok(maxdiff(run("sparse", function(o) o:call("set_csr", indptr, idx, same) end),
     run("dense", function(o) o:call("set_weights", dense) end)) <= 1e-12,
@@ -557,11 +563,8 @@ do
     indptr[#indptr + 1] = #idx
   end
   local function uniform(coupling, setup)
-    local sim, osc = model({ n = n, coupling = coupling, k = 1.7, delay = 6, integrator = "euler",
-                             omega_dist = "gaussian", omega_width = 0.5 }, 0.01, 4)
-    setup(osc)
-    sim:run(1.0)
-    return values(sim:port("osc.phases"))
+    return phases_after({ n = n, coupling = coupling, k = 1.7, delay = 6, integrator = "euler",
+                          omega_dist = "gaussian", omega_width = 0.5 }, 0.01, 4, setup, 1.0)
   end
   tap.ok(maxdiff(uniform("sparse", function(o) o:call("set_csr", indptr, idx, w) end),
     uniform("dense", function(o) o:call("set_weights", W) end)) <= 1e-12,
