@@ -435,6 +435,17 @@ int kur__akorn_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
 
 #define ERR(...) (kur__api->set_error(ctx->host, __VA_ARGS__), LAM_EINVAL)
 
+/* A coupling method's checks: between lo and hi arguments, and the model's
+ * coupling is the one the method sets. */
+static int method_for(akorn *a, lam_model_ctx *ctx, const char *method,
+                      int32_t n_in, int32_t lo, int32_t hi, int cpl) {
+  static const char *names[] = {"dense", "sparse", "conv", "attn"};
+  int rc = kur__nargs(ctx, method, n_in, lo, hi);
+  if (!rc && a->cpl != cpl)
+    rc = ERR("%s: needs coupling = %s", method, names[cpl]);
+  return rc;
+}
+
 /* The conv or attention output bias [ch] (owned; NULL for none), tiled
  * over the positions for the update. */
 static void set_bias(akorn *a, double *bias) {
@@ -447,11 +458,9 @@ static void set_bias(akorn *a, double *bias) {
 static int set_coupling(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                         int32_t n_in, lam_buf **out) {
   akorn *a = self;
-  int rc = kur__nargs(ctx, "set_coupling", n_in, 1, 1);
+  int rc = method_for(a, ctx, "set_coupling", n_in, 1, 1, J_DENSE);
   if (rc)
     return rc;
-  if (a->cpl != J_DENSE)
-    return ERR("set_coupling: needs coupling = dense");
   if ((rc = kur__arg(ctx, "set_coupling", "J", in[0], 2, a->mn, a->mn)))
     return rc;
   double *j = kur__finite(ctx, "set_coupling", "J", in[0], a->mn * a->mn, a->mn);
@@ -481,11 +490,9 @@ static int set_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
 static int set_conv(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                     int32_t n_in, lam_buf **out) {
   akorn *a = self;
-  int rc = kur__nargs(ctx, "set_conv", n_in, 1, 2);
+  int rc = method_for(a, ctx, "set_conv", n_in, 1, 2, J_CONV);
   if (rc)
     return rc;
-  if (a->cpl != J_CONV)
-    return ERR("set_conv: needs coupling = conv");
   const lam_buf *k = in[0];
   if (k->ndim != 4 || k->shape[0] != a->ch || k->shape[1] != a->ch ||
       k->shape[2] != k->shape[3] || k->shape[2] % 2 == 0)
@@ -526,11 +533,9 @@ static int set_attn(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                     int32_t n_in, lam_buf **out) {
   akorn *a = self;
   akorn_attn *t = &a->at;
-  int rc = kur__nargs(ctx, "set_attn", n_in, 4, 8);
+  int rc = method_for(a, ctx, "set_attn", n_in, 4, 8, J_ATTN);
   if (rc)
     return rc;
-  if (a->cpl != J_ATTN)
-    return ERR("set_attn: needs coupling = attn");
   if (n_in != 4 && n_in != 8)
     return ERR("set_attn: takes Wq, Wk, Wv, Wo and optionally all four "
                "biases bq, bk, bv, bo (4 or 8 arguments), got %d", (int)n_in);
@@ -579,11 +584,9 @@ static int set_gta(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                    int32_t n_in, lam_buf **out) {
   akorn *a = self;
   akorn_attn *t = &a->at;
-  int rc = kur__nargs(ctx, "set_gta", n_in, 1, 1);
+  int rc = method_for(a, ctx, "set_gta", n_in, 1, 1, J_ATTN);
   if (rc)
     return rc;
-  if (a->cpl != J_ATTN)
-    return ERR("set_gta: needs coupling = attn");
   if (t->C % 2)
     return ERR("set_gta: C = %lld channels per token is odd; GTA rotates "
                "channel pairs", (long long)t->C);
