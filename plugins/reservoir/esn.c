@@ -383,6 +383,15 @@ static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
     if (p->dale)
       for (int64_t i = 0; i < n; i++)
         r[i] += ei * g[i] * ai[i];
+    const double keep = 1.0 - leak;
+    if (nin == 1 && sfb == 0.0 && sn == 0.0 && eta_g == 0.0 &&
+        p->ip == IP_OFF && p->act == ACT_TANH) {
+      /* the common case in one pass: input, bias, tanh, leak (the same
+       * operations in the same order as the passes below) */
+      esn__tanh_leak(r, x, keep, leak, sin_ * ub[0], p->win, sb,
+                     sb != 0.0 ? p->bias : NULL, n);
+      continue;
+    }
     add_matvec(r, sin_, p->win, ub, n, nin);
     if (sb != 0.0)
       for (int64_t i = 0; i < n; i++)
@@ -392,7 +401,6 @@ static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
     if (sn != 0.0)
       for (int64_t i = 0; i < n; i++)
         r[i] += sn * resv__api->rng_normal(&p->noise[b]);
-    const double keep = 1.0 - leak;
     if (p->ip != IP_OFF) {
       double *zs = p->zs;
       for (int64_t i = 0; i < n; i++)
@@ -410,7 +418,7 @@ static void step_once(esn *p, lam_model_ctx *ctx, const esn_ports *s,
         x[i] = keep * x[i] + leak * z;
       }
     } else if (p->act == ACT_TANH) {
-      esn__tanh_leak(r, x, keep, leak, n); /* fused: one pass */
+      esn__tanh_leak(r, x, keep, leak, 0, NULL, 0, NULL, n);
     } else {
       for (int64_t i = 0; i < n; i++)
         x[i] = keep * x[i] + leak * act(p->act, r[i]);

@@ -29,11 +29,14 @@ typedef struct {
   uint16_t *col16;
 } esn_mat;
 
-/* tanh of a vector (esn_act.c; branch-free, vectorised, within 2 ulp):
- * z[i] = tanh(r[i]), and the fused leaky update x[i] = keep x[i] +
- * leak tanh(r[i]).  Same bits from every instruction-set clone. */
+/* tanh of a vector (esn_kern.c; branch-free, vectorised, within 1.3 ulp
+ * of the exact tanh): z[i] = tanh(r[i]); and the fused update
+ * x[i] = keep x[i] + leak tanh((r[i] + a1 w1[i]) + a2 w2[i]), where a
+ * NULL w1 or w2 drops its term (w2 only with w1).  Same bits from every
+ * instruction-set clone. */
 void esn__tanh(const double *r, double *z, int64_t n);
 void esn__tanh_leak(const double *r, double *x, double keep, double leak,
+                    double a1, const double *w1, double a2, const double *w2,
                     int64_t n);
 
 /* out[i] = the sum of row i of W times x (part 0), or over its excitatory

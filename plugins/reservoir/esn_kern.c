@@ -126,9 +126,18 @@ ESN_VEC void esn__tanh(const double *r, double *z, int64_t n) {
 }
 
 ESN_VEC void esn__tanh_leak(const double *r, double *x, double keep,
-                            double leak, int64_t n) {
-  for (int64_t i = 0; i < n; i++)
-    x[i] = keep * x[i] + leak * vtanh(r[i]);
+                            double leak, double a1, const double *w1,
+                            double a2, const double *w2, int64_t n) {
+  /* the adds in the order of the separate passes they replace */
+  if (w1 && w2)
+    for (int64_t i = 0; i < n; i++)
+      x[i] = keep * x[i] + leak * vtanh((r[i] + a1 * w1[i]) + a2 * w2[i]);
+  else if (w1)
+    for (int64_t i = 0; i < n; i++)
+      x[i] = keep * x[i] + leak * vtanh(r[i] + a1 * w1[i]);
+  else
+    for (int64_t i = 0; i < n; i++)
+      x[i] = keep * x[i] + leak * vtanh(r[i]);
 }
 
 /* ---------------------------------------------------------------- */

@@ -1,6 +1,8 @@
 -- scripts/bench/reservoir/esn_bench.lua - the lamina side of the ESN and
 -- ridge benchmarks (driven by esn_bench.py, which also runs the NumPy
--- peer).  Usage: lamina run esn_bench.lua case=<name> reps=<k>
+-- peer).  Usage: lamina run esn_bench.lua case=<name> reps=<k> [steps=<T>]
+-- (steps: the sequence length of an ESN case, or the number of 1e4-row
+-- blocks of the ridge case; 0 = the case's default).
 -- Prints one line per repetition: "<case>\t<seconds>\t<steps or fits>".
 -- Timing: process CPU time around one m:call("run", U) (the whole sequence
 -- in one call, as ReservoirPy's run), after a warm-up call.
@@ -16,7 +18,7 @@ local ts = ffi.new("bench_timespec")
 -- core); OpenBLAS runs one thread here, so it is the time of that thread.
 local function now() ffi.C.clock_gettime(2, ts); return tonumber(ts.tv_sec) + 1e-9 * tonumber(ts.tv_nsec) end
 
-local p = lam.params { case = "esn100", reps = 5, seed = 1 }
+local p = lam.params { case = "esn100", reps = 5, seed = 1, steps = 0 }
 
 -- ESN cases: name -> units, density, storage, batch, precision, steps
 local cases = {
@@ -32,7 +34,7 @@ if p.case == "ridge" then
   -- N = 1000 states over 1e5 steps, streamed in 10 blocks of 1e4 rows
   -- (8e8 bytes in all; the states are random, the cost does not depend
   -- on their values), one output, ridge 1e-6, bias on.
-  local N, B, K = 1000, 10000, 10
+  local N, B, K = 1000, 10000, p.steps > 0 and p.steps or 10
   local blocks, ys = {}, {}
   local r = lam.rng(7, 0, p.seed)
   for k = 1, K do
@@ -54,7 +56,7 @@ end
 
 local c = cases[p.case]
 if not c then error("unknown case " .. p.case) end
-local N, dens, storage, nb, prec, T = c[1], c[2], c[3], c[4], c[5], c[6]
+local N, dens, storage, nb, prec, T = c[1], c[2], c[3], c[4], c[5], p.steps > 0 and p.steps or c[6]
 local sim = lam.sim { dt = 1, seed = p.seed }
 local m = sim:add("e", "reservoir.esn", { units = N, density = dens, storage = storage, batch = nb,
   precision = prec, spectral_radius = 0.9, leak = 0.5, bias_scaling = 0.1 })
