@@ -27,6 +27,14 @@ typedef struct {
    * row sums: 10 instead of 12 bytes per nonzero.  Rebuilt by
    * esn__mat_index16 whenever col changes. */
   uint16_t *col16;
+  /* Short rows (n <= 65536, fewer than 32 nonzeros per row on average):
+   * a sliced copy for the step, 8 rows per slice, row j of slice q in lane
+   * j: entry k of the row at sval/scol[soff[q] + 8k + j] (zero padding up
+   * to the slice's longest row), slen/sexc[i] the row's nonzeros and its
+   * excitatory ones (n rounded up to 8 entries).  NULL otherwise. */
+  double *sval;
+  uint16_t *scol;
+  int64_t *soff, *slen, *sexc;
 } esn_mat;
 
 /* tanh of a vector (esn_kern.c; branch-free, vectorised, within 1.3 ulp
@@ -41,8 +49,8 @@ void esn__tanh_leak(const double *r, double *x, double keep, double leak,
 
 /* out[i] = the sum of row i of W times x (part 0), or over its excitatory
  * columns (1) or inhibitory columns (2), for CSR W; f64, or f32 values vf
- * times xf when vf is given.  Eight lanes per row in a fixed order
- * (esn_kern.c), so the AVX-512 and the portable code give the same bits. */
+ * times xf when vf is given.  A fixed order of the sums (esn_kern.c), so
+ * the AVX-512 and the portable code give the same bits. */
 void esn__csr_rows(const esn_mat *m, const double *x, const float *vf,
                    const float *xf, int part, double *out);
 
@@ -98,8 +106,9 @@ typedef struct {
 int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
                  double *rho0);
 void esn__mat_free(esn_mat *m);
-/* (Re)builds m->col16 from m->col (CSR, n <= 65536; else leaves it
- * NULL).  Returns LAM_OK or LAM_ENOMEM with the error set. */
+/* (Re)builds the step's copies of a CSR W (m->col16, and the sliced
+ * copy for short rows) from col, val and split; call after any change to
+ * them.  Returns LAM_OK or LAM_ENOMEM with the error set. */
 int esn__mat_index16(lam_model_ctx *ctx, esn_mat *m);
 /* Rebuilds the CSR `split` array for n_exc. */
 void esn__mat_split(esn_mat *m, int64_t n_exc);

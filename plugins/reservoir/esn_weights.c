@@ -16,12 +16,56 @@ void esn__mat_free(esn_mat *m) {
   resv__api->free(m->val);
   resv__api->free(m->split);
   resv__api->free(m->col16);
+  resv__api->free(m->sval);
+  resv__api->free(m->scol);
+  resv__api->free(m->soff);
+  resv__api->free(m->slen);
+  resv__api->free(m->sexc);
   memset(m, 0, sizeof *m);
 }
 
+/* The sliced copy of short rows (see esn_mat). */
+static int mat_slices(lam_model_ctx *ctx, esn_mat *m) {
+  const int64_t n = m->n, ns = (n + 7) / 8;
+  m->soff = resv__alloc(ctx, ns + 1, sizeof *m->soff);
+  m->slen = resv__alloc(ctx, 8 * ns, sizeof *m->slen);
+  m->sexc = resv__alloc(ctx, 8 * ns, sizeof *m->sexc);
+  if (!m->soff || !m->slen || !m->sexc)
+    return LAM_ENOMEM;
+  m->soff[0] = 0;
+  for (int64_t q = 0; q < ns; q++) {
+    int64_t w = 0;
+    for (int64_t i = 8 * q; i < 8 * q + 8; i++) {
+      const int64_t len = i < n ? m->rowptr[i + 1] - m->rowptr[i] : 0;
+      m->slen[i] = len;
+      m->sexc[i] = i < n ? m->split[i] - m->rowptr[i] : 0;
+      w = len > w ? len : w;
+    }
+    m->soff[q + 1] = m->soff[q] + 8 * w;
+  }
+  m->sval = resv__alloc(ctx, m->soff[ns], sizeof *m->sval);
+  m->scol = resv__alloc(ctx, m->soff[ns], sizeof *m->scol);
+  if (!m->sval || !m->scol)
+    return LAM_ENOMEM;
+  memset(m->sval, 0, (size_t)m->soff[ns] * sizeof *m->sval);
+  memset(m->scol, 0, (size_t)m->soff[ns] * sizeof *m->scol);
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t k = 0; k < m->slen[i]; k++) {
+      const int64_t at = m->soff[i / 8] + 8 * k + i % 8;
+      m->sval[at] = m->val[m->rowptr[i] + k];
+      m->scol[at] = (uint16_t)m->col[m->rowptr[i] + k];
+    }
+  return LAM_OK;
+}
+
 int esn__mat_index16(lam_model_ctx *ctx, esn_mat *m) {
-  resv__api->free(m->col16);
+  void *old[] = {m->col16, m->sval, m->scol, m->soff, m->slen, m->sexc};
+  for (size_t k = 0; k < sizeof old / sizeof *old; k++)
+    resv__api->free(old[k]);
   m->col16 = NULL;
+  m->sval = NULL;
+  m->scol = NULL;
+  m->soff = m->slen = m->sexc = NULL;
   if (m->dense || m->n > 65536)
     return LAM_OK;
   /* 8 spare entries: the vector row sums load a whole block of 8 */
@@ -32,6 +76,8 @@ int esn__mat_index16(lam_model_ctx *ctx, esn_mat *m) {
     c[k] = (uint16_t)m->col[k];
   memset(c + m->nnz, 0, 8 * sizeof *c);
   m->col16 = c;
+  if (m->nnz < 32 * m->n && mat_slices(ctx, m) != LAM_OK)
+    return LAM_ENOMEM;
   return LAM_OK;
 }
 
