@@ -4,18 +4,26 @@
  * state vector (docs/reservoir.md states its accuracy).  Every
  * instruction-set variant gives the same bits as the portable code.
  *
- * CSR row sums.  Each row's nonzeros are summed in eight lanes: entry
- * a + 8m + j of row [a, e) goes into lane j (no FMA), then the lanes are
- * added as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)).  Eight
- * independent chains keep the adds from being latency bound; with AVX-512
- * the eight lanes are one register, the eight x[col] loads are built into
- * a vector by the compiler (Zen 4's gather instruction is slower than
- * that), the values come in one 64-byte load, and a row's last partial
- * block is a full block with the lanes past its end zeroed (reads past a
- * row stay inside the arrays; the matrix's last block is summed by the
- * portable code).  Column indices are 16-bit when N <= 65536 (10 bytes per
- * nonzero instead of 12): at N = 1000 and 10 % density, W then fits the
- * 1 MB L2 cache.
+ * CSR row sums, long rows (32 or more nonzeros per row on average).  Each
+ * row's nonzeros are summed in eight lanes: entry a + 8m + j of row [a, e)
+ * goes into lane j (no FMA), then the lanes are added as
+ * ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)).  Eight independent
+ * chains keep the adds from being latency bound; with AVX-512 the eight
+ * lanes are one register, the eight x[col] loads are built into a vector
+ * by the compiler (Zen 4's gather instruction is slower than that), the
+ * values come in one 64-byte load, and a row's last partial block is
+ * either a full block with the lanes past its end zeroed (reads past a row
+ * stay inside the arrays; the matrix's last block is summed lane by lane)
+ * or, for rows under 32, lane by lane through a switch.
+ *
+ * CSR row sums, short rows (e.g. N = 100 at 10 %: ~10 per row, where the
+ * per-row overhead of the above dominates).  A sliced copy of W holds
+ * eight rows side by side (esn_mat.sval/scol), so one vector sums eight
+ * rows, each in plain column order from +0; the portable code sums each
+ * CSR row in the same order.
+ *
+ * Column indices are 16-bit when N <= 65536 (10 bytes per nonzero instead
+ * of 12): at N = 1000 and 10 % density W is 1.0 MB instead of 1.2 MB.
  *
  * tanh.
  * At small N the activation was half of an ESN step, and glibc's tanh is a
