@@ -28,13 +28,14 @@ typedef struct {
    * esn__mat_index16 whenever col changes. */
   uint16_t *col16;
   /* Short rows (n <= 65536, fewer than 32 nonzeros per row on average):
-   * a sliced copy for the step, 8 rows per slice, row j of slice q in lane
-   * j: entry k of the row at sval/scol[soff[q] + 8k + j] (zero padding up
-   * to the slice's longest row), slen/sexc[i] the row's nonzeros and its
-   * excitatory ones (n rounded up to 8 entries).  NULL otherwise. */
+   * a sliced copy for the step.  Slot t (0 <= t < n rounded up to 8) holds
+   * row srow[t] (-1: padding), rows sorted by length; slot t = 8q + j is
+   * lane j of slice q: entry k of its row at sval/scol[soff[q] + 8k + j]
+   * (zero padding up to the slice's longest row); slen/sexc[t] are the
+   * row's nonzeros and its excitatory ones.  NULL otherwise. */
   double *sval;
   uint16_t *scol;
-  int64_t *soff, *slen, *sexc;
+  int64_t *soff, *slen, *sexc, *srow;
 } esn_mat;
 
 /* tanh of a vector (esn_kern.c; branch-free, vectorised, within 1.3 ulp

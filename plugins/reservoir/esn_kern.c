@@ -18,9 +18,10 @@
  *
  * CSR row sums, short rows (e.g. N = 100 at 10 %: ~10 per row, where the
  * per-row overhead of the above dominates).  A sliced copy of W holds
- * eight rows side by side (esn_mat.sval/scol), so one vector sums eight
- * rows, each in plain column order from +0; the portable code sums each
- * CSR row in the same order.
+ * eight rows side by side (esn_mat.sval/scol; rows sorted by length, so
+ * that a slice has little padding), so one vector sums eight rows, each in
+ * plain column order from +0; the portable code sums each CSR row in the
+ * same order.
  *
  * Column indices are 16-bit when N <= 65536 (10 bytes per nonzero instead
  * of 12): at N = 1000 and 10 % density W is 1.0 MB instead of 1.2 MB.
@@ -296,7 +297,7 @@ slices_avx512(const esn_mat *m, const double *x, int part, double *out) {
     double l[8];
     memcpy(l, &s, sizeof l);
     for (int64_t j = 0; j < 8 && 8 * q + j < m->n; j++)
-      out[8 * q + j] = l[j];
+      out[m->srow[8 * q + j]] = l[j];
   }
 }
 

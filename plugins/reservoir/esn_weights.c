@@ -21,24 +21,40 @@ void esn__mat_free(esn_mat *m) {
   resv__api->free(m->soff);
   resv__api->free(m->slen);
   resv__api->free(m->sexc);
+  resv__api->free(m->srow);
   memset(m, 0, sizeof *m);
 }
 
-/* The sliced copy of short rows (see esn_mat). */
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The sliced copy of short rows (see esn_mat).  Rows are sorted by length
+ * (longest first, ties by index), so that the eight rows of a slice have
+ * nearly the same length and little padding is summed. */
 static int mat_slices(lam_model_ctx *ctx, esn_mat *m) {
   const int64_t n = m->n, ns = (n + 7) / 8;
   m->soff = resv__alloc(ctx, ns + 1, sizeof *m->soff);
   m->slen = resv__alloc(ctx, 8 * ns, sizeof *m->slen);
   m->sexc = resv__alloc(ctx, 8 * ns, sizeof *m->sexc);
-  if (!m->soff || !m->slen || !m->sexc)
+  m->srow = resv__alloc(ctx, 8 * ns, sizeof *m->srow);
+  if (!m->soff || !m->slen || !m->sexc || !m->srow)
     return LAM_ENOMEM;
+  /* key: (n - length) in the high bits, the row in the low 32 */
+  for (int64_t i = 0; i < n; i++)
+    m->srow[i] = ((n - (m->rowptr[i + 1] - m->rowptr[i])) << 32) | i;
+  qsort(m->srow, (size_t)n, sizeof *m->srow, cmp_i64);
+  for (int64_t t = 0; t < 8 * ns; t++)
+    m->srow[t] = t < n ? m->srow[t] & 0xffffffff : -1;
   m->soff[0] = 0;
   for (int64_t q = 0; q < ns; q++) {
     int64_t w = 0;
-    for (int64_t i = 8 * q; i < 8 * q + 8; i++) {
-      const int64_t len = i < n ? m->rowptr[i + 1] - m->rowptr[i] : 0;
-      m->slen[i] = len;
-      m->sexc[i] = i < n ? m->split[i] - m->rowptr[i] : 0;
+    for (int64_t t = 8 * q; t < 8 * q + 8; t++) {
+      const int64_t i = m->srow[t];
+      const int64_t len = i >= 0 ? m->rowptr[i + 1] - m->rowptr[i] : 0;
+      m->slen[t] = len;
+      m->sexc[t] = i >= 0 ? m->split[i] - m->rowptr[i] : 0;
       w = len > w ? len : w;
     }
     m->soff[q + 1] = m->soff[q] + 8 * w;
@@ -49,23 +65,26 @@ static int mat_slices(lam_model_ctx *ctx, esn_mat *m) {
     return LAM_ENOMEM;
   memset(m->sval, 0, (size_t)m->soff[ns] * sizeof *m->sval);
   memset(m->scol, 0, (size_t)m->soff[ns] * sizeof *m->scol);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t k = 0; k < m->slen[i]; k++) {
-      const int64_t at = m->soff[i / 8] + 8 * k + i % 8;
+  for (int64_t t = 0; t < n; t++) {
+    const int64_t i = m->srow[t];
+    for (int64_t k = 0; k < m->slen[t]; k++) {
+      const int64_t at = m->soff[t / 8] + 8 * k + t % 8;
       m->sval[at] = m->val[m->rowptr[i] + k];
       m->scol[at] = (uint16_t)m->col[m->rowptr[i] + k];
     }
+  }
   return LAM_OK;
 }
 
 int esn__mat_index16(lam_model_ctx *ctx, esn_mat *m) {
-  void *old[] = {m->col16, m->sval, m->scol, m->soff, m->slen, m->sexc};
+  void *old[] = {m->col16, m->sval, m->scol,
+                 m->soff,  m->slen, m->sexc, m->srow};
   for (size_t k = 0; k < sizeof old / sizeof *old; k++)
     resv__api->free(old[k]);
   m->col16 = NULL;
   m->sval = NULL;
   m->scol = NULL;
-  m->soff = m->slen = m->sexc = NULL;
+  m->soff = m->slen = m->sexc = m->srow = NULL;
   if (m->dense || m->n > 65536)
     return LAM_OK;
   /* 8 spare entries: the vector row sums load a whole block of 8 */
