@@ -4,7 +4,7 @@
 -- still show what docs/kuramoto.md says they show.  Tolerances stated per
 -- check.
 local tap = require "tap"
-tap.plan(9)
+tap.plan(12)
 
 local build = os.getenv("LAMINA_TEST_BUILD") or "build"
 -- The repository root, from this file's path (prove runs it from anywhere).
@@ -45,6 +45,16 @@ tap.near(ch.r2, ch.r2_oa or -1, 0.01, "chimera: <r2> at the OA chimera value (0.
 
 local dl = run("delayed_plv.lua", "n=20 T=400")
 tap.ok(type(dl.plv) == "number" and dl.plv > 0 and dl.plv <= 1, "delayed_plv: a mean PLV in (0, 1]")
+
+-- Strong coupling: global in-phase locking at the delay-depressed
+-- frequency, the single root of Omega = omega - K <sum_j W_ij sin(Omega
+-- tau_ij)>_i (measured within 1 % of it at n = 20, 40 and two seeds; 3 %
+-- allowed for the finite run and the row averaging).
+local lk = run("delayed_plv.lua", "n=20 k=1 v=10 T=3000")
+tap.ok(type(lk.plv) == "number" and lk.plv > 0.95, "delayed_plv k=1: global locking (mean PLV > 0.95)")
+tap.is(lk.theory_roots, 1, "delayed_plv k=1: the locked-state equation has one root")
+tap.near((lk.frequency_hz or 0) / (lk.frequency_theory_hz or 1), 1, 0.03,
+  "delayed_plv k=1: collective frequency at the locked-state root (3 %), far below 40 Hz")
 
 local ak = run("akorn_binding.lua")
 tap.is(ak.exact, "true", "akorn_binding: the two clusters are exactly the two shapes")
