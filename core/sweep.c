@@ -1365,13 +1365,7 @@ static int run_sweep(const lam__protocol *p, const opts *o, const char *out, con
       printf("%s\n", shown == 200 ? " ..." : "");
     }
     /* Scripts poll this: 0 only when every selected point is done. */
-    int bad = 0, open = 0;
-    for (int i = 0; i < N; i++) {
-      if (i % o->shard_n != o->shard_i) continue;
-      bad += ps[i].state == ST_FAILED || ps[i].state == ST_CONFLICT;
-      open += ps[i].state != ST_COMPLETED;
-    }
-    rc = bad ? 1 : open ? 3 : 0;
+    rc = counts[ST_FAILED] || counts[ST_CONFLICT] ? 1 : counts[ST_COMPLETED] < selected ? 3 : 0;
     goto done;
   }
   if (o->gather) {

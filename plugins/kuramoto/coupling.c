@@ -396,10 +396,6 @@ int kur__phase_ring(kphase *p, lam_model_ctx *ctx, int64_t maxd) {
     p->hz = kur__alloc(ctx, 4 * p->depth, sizeof *p->hz);
     return p->hz ? LAM_OK : LAM_ENOMEM;
   }
-  if (p->depth > INT64_MAX / p->n) {
-    kur__api->set_error(ctx->host, "delay history too large");
-    return LAM_ENOMEM;
-  }
   if (p->depth > INT64_MAX / (2 * p->n)) {
     kur__api->set_error(ctx->host, "delay history too large");
     return LAM_ENOMEM;
