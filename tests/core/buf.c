@@ -459,8 +459,31 @@ static void test_readonly(void) {
   lam_buf_free(src);
 }
 
+/* Buffers of 4 MiB and more are mapped from the kernel (zeroed, 2 MiB
+ * aligned, huge pages advised) instead of malloc'd: the same contract must
+ * hold -- zeroed, 64-byte aligned, views keep the memory alive. */
+static void test_large(void) {
+  const int64_t shape[2] = {3, 218455}; /* 655365 doubles, 5.0 MiB: not a multiple of 2 MiB */
+  lam_buf *b = lam_buf_new(LAM_F64, 2, shape);
+  ok(b != NULL, "a 5 MiB buffer is allocated");
+  if (!b) return;
+  ok(((uintptr_t)b->data & 63) == 0, "... 64-byte aligned");
+  double mx = -1;
+  is_int(lam_buf_reduce(b, LAM_REDUCE_MAX, &mx), LAM_OK, "... reduce max");
+  double mn = 1;
+  lam_buf_reduce(b, LAM_REDUCE_MIN, &mn);
+  ok(mx == 0 && mn == 0, "... and zeroed (min %g, max %g)", mn, mx);
+  is_int(lam_buf_fill(b, 2.5), LAM_OK, "every element of it can be written");
+  lam_buf *row = lam_buf_select(b, 0, 2);
+  lam_buf_free(b); /* the view keeps the memory */
+  double s = 0;
+  lam_buf_reduce(row, LAM_REDUCE_SUM, &s);
+  ok(row && s == 2.5 * 218455, "a view outlives the owner's handle (sum %.17g)", s);
+  lam_buf_free(row);
+}
+
 int main(void) {
-  tap_plan(162);
+  tap_plan(168);
   test_dtypes();
   test_shapes_and_errors();
   test_set_get();
@@ -469,5 +492,6 @@ int main(void) {
   test_reductions();
   test_affine_axpy();
   test_readonly();
+  test_large();
   return tap_done();
 }
