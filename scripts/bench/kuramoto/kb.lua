@@ -2,7 +2,7 @@
 -- section 3.6), run by scripts/bench/kuramoto/run after peers.py wrote the
 -- shared inputs into DIR.
 --
---   luajit kb.lua DIR [--quick] [--reps R]
+--   luajit kb.lua DIR [--quick] [--reps R] [--only KB-n]
 --
 -- Prints the same TSV lines as peers.py (case impl size median min max
 -- units metric).  One warm-up run, then the median of R runs of sim:run
@@ -180,4 +180,65 @@ for _, n in ipairs(QUICK and { 100, 1000 } or { 100, 1000, 3000 }) do
       return sim, nil
     end)
   end
+end
+
+-- KB-4's gate: the Kc sweep of peers.py's kb4_gate (whose comment gives the
+-- reasons for the grid, the times and the estimator), on lamina's own
+-- Gaussian quantiles (checked against the peer's) and the shared theta0:
+-- N = 1000, sigma = 0.1, mean field, Euler, K = Kc_theory * (0.90, 0.91,
+-- ..., 1.10), dt = 0.05, T = 2000, r averaged over t in (1000, 2000]; Kc =
+-- where r first exceeds 3/sqrt(N), interpolated in r^2; PASS within 5 % of
+-- sqrt(8/pi) sigma.  About 2 s CPU (--quick: 11 K, dt = 0.1, T = 1000).
+if want("KB-4") then
+  local n, sigma = 1000, 0.1
+  local kc_theory = math.sqrt(8 / math.pi) * sigma
+  local nk, step, dt, T = 21, 0.01, 0.05, 2000
+  if QUICK then nk, step, dt, T = 11, 0.02, 0.1, 1000 end
+  local th, wpeer = load("theta_" .. n), load("kb4_omega_" .. n)
+  local ks, rs, dw = {}, {}, 0
+  local t0 = now()
+  for j = 0, nk - 1 do
+    local sim = lam.sim { dt = dt, seed = 1 }
+    local osc = sim:add("osc", "kuramoto.phase", { n = n, k = (0.90 + step * j) * kc_theory, coupling = "mean_field",
+      omega_dist = "gaussian", omega_width = sigma, omega_sampling = "quantile", integrator = "euler" })
+    sim:set("osc.phases", th)
+    local rec = sim:record("osc.order")
+    sim:run(T)
+    if j == 0 then
+      local om = osc:call("omega")
+      for i = 1, n do dw = math.max(dw, math.abs(om:get(i) - wpeer:get(i))) end
+    end
+    ks[#ks + 1], rs[#rs + 1] = (0.90 + step * j) * kc_theory, mean_second_half(rec)
+    sim = nil
+    collectgarbage()
+  end
+  local cpu = now() - t0
+  -- the peer's r(K) on the same grid, a check that both sides ran the same
+  -- sweep (rounding differs, so this is reported, not required to be 0)
+  local peer, dr = load("kb4_sweep_numpy"), 0
+  for j = 1, nk do dr = math.max(dr, math.abs(rs[j] - peer:get(2, j))) end
+  -- onset: first r above 3/sqrt(N), interpolated linearly in r^2 from the
+  -- grid point before it (nil when r is above it already at 0.90 Kc or never)
+  local kc, thr2 = nil, 9 / n
+  for j = 1, #rs do
+    if rs[j] ^ 2 > thr2 then
+      if j > 1 then
+        local a, b = rs[j - 1] ^ 2, rs[j] ^ 2
+        kc = ks[j - 1] + (ks[j] - ks[j - 1]) * (thr2 - a) / (b - a)
+      end
+      break
+    end
+  end
+  local extra = string.format("%d K x %d steps, dt=%g, %.1f s CPU; vs peer: omega %.1g, r(K) %.2g", nk,
+    math.floor(T / dt + 0.5), dt, cpu, dw, dr)
+  local verdict
+  if kc == nil then
+    verdict = string.format("Kc outside the grid (theory %.4f) FAIL; %s", kc_theory, extra)
+  else
+    local err = kc / kc_theory - 1
+    verdict = string.format("Kc=%.4f (theory %.4f, %+.2f%%) %s; %s", kc, kc_theory, 100 * err,
+      math.abs(err) <= 0.05 and "PASS" or "FAIL", extra)
+  end
+  print(string.format("KB-4\tgate-lamina\t%d\t0\t0\t0\t0\t%s", n, verdict))
+  io.stdout:flush()
 end

@@ -5,10 +5,11 @@ usually write, side by side.  Also writes the shared inputs (theta0, W,
 delays) as .npy files that kb.lua reads, so both sides start
 from identical data.
 
-    peers.py OUTDIR [--quick] [--reps R]
+    peers.py OUTDIR [--quick] [--reps R] [--only KB-n]
 
 Prints one TSV line per measurement:
     case  impl  size  median_s  min_s  max_s  units_per_run  metric
+(KB-4's gate line: impl gate-numpy, zero times, the verdict as metric).
 float64, one thread (the driver sets OPENBLAS_NUM_THREADS=1 etc.), one
 warm-up run, then the median of R (default 5) runs of the integration loop
 only (no start-up, allocation or file I/O inside the timing), in process
@@ -87,6 +88,30 @@ def emit(case, impl, size, t, units, metric):
 
 
 # ---------------------------------------------------------------- KB-1
+def mean_field_careful(th0, w, K, dt, steps):
+    """Euler steps of the all-to-all model by the mean-field trick, into
+    preallocated arrays; returns r(t) at the start of each step.  KB-1's
+    careful peer, and KB-4's Kc sweep."""
+    n = th0.size
+    th = th0.copy()
+    r = np.empty(steps)
+    c = np.empty(n)
+    s = np.empty(n)
+    tmp = np.empty(n)
+    for k in range(steps):
+        np.cos(th, out=c)
+        np.sin(th, out=s)
+        zr, zi = c.mean(), s.mean()
+        r[k] = np.hypot(zr, zi)  # r of the state the step starts from
+        # th += dt (w + K (Im Z cos th - Re Z sin th))
+        np.multiply(c, K * zi, out=tmp)
+        tmp -= K * zr * s
+        tmp += w
+        tmp *= dt
+        th += tmp
+    return r
+
+
 def kb1():
     sizes = [1000, 10000, 100000, 1000000]
     if QUICK:
@@ -98,23 +123,7 @@ def kb1():
         th0, w, K, dt = theta0(n), lorentz_q(n), 4.0, 0.01
 
         def careful():
-            th = th0.copy()
-            r = np.empty(steps)
-            c = np.empty(n)
-            s = np.empty(n)
-            tmp = np.empty(n)
-            for k in range(steps):
-                np.cos(th, out=c)
-                np.sin(th, out=s)
-                zr, zi = c.mean(), s.mean()
-                r[k] = np.hypot(zr, zi)  # r of the state the step starts from
-                # th += dt (w + K (Im Z cos th - Re Z sin th))
-                np.multiply(c, K * zi, out=tmp)
-                tmp -= K * zr * s
-                tmp += w
-                tmp *= dt
-                th += tmp
-            return r
+            return mean_field_careful(th0, w, K, dt, steps)
 
         def usual():
             th = th0.copy()
@@ -349,6 +358,86 @@ def kb4():
 
         t = timeit(usual)
         emit("KB-4", "numpy-meshgrid", n, t[:3], steps, "")
+    kb4_gate()
+
+
+# KB-4's correctness gate: a Kc sweep, N = 1000, Gaussian quantiles sigma =
+# 0.1, all-to-all; the estimate must be within 5 % of Kc = 2/(pi g(0)) =
+# sqrt(8/pi) sigma (reference T3).  The meshgrid code above is O(N^2) per
+# step (3 ms at N = 1000), too slow for a sweep, and is the same model, so
+# the peer's sweep runs KB-1's careful mean-field code.  kb.lua runs the
+# identical sweep (same grid, theta0, omega quantiles, dt, T, estimator) and
+# must find the same Kc.
+#
+# Grid: K = Kc_theory * (0.90, 0.91, ..., 1.10), each run from theta0 (not
+# continued from the previous K, which would lag behind the stationary
+# state).  Euler, dt = 0.05 (|omega| dt <= 0.016 rad; dt = 0.1 moved the
+# estimate by 0.1 %), T = 2000: the first 1000 time units are transient and
+# r is averaged over t in [1000, 2000].  Relaxation is slow near Kc (the
+# linear growth rate of incoherence is proportional to K - Kc: 1/400 per
+# time unit at 1.02 Kc); runs of T = 1000, 2000 and 4000 gave r(1.02 Kc)
+# within 3 % of each other and Kc estimates from -0.9 % to +0.3 % (dt = 0.1,
+# grid step 0.02).
+#
+# Estimator: the onset of r.  Below Kc the incoherent state keeps
+# r = O(N^-1/2) (reference T13: sqrt(pi/(4N)) = 0.028 for N = 1000;
+# measured <= 0.04 over 0.90..0.99 Kc in this sweep); above Kc the infinite-N branch is
+# r^2 = -16 (K - Kc) / (pi Kc^4 g''(0)) = pi (K/Kc - 1) to first order.
+# Kc is the K where r crosses r* = 3/sqrt(N) = 0.095, interpolated linearly
+# in r^2 (linear in K by that law) between the last grid point below r* and
+# the first above.  On the infinite-N branch r* is reached at
+# K = Kc (1 + 9/(pi N)), a bias of +0.3 % that vanishes as N grows.  A
+# linear fit of r^2 over a window above Kc was rejected: r^2 is strongly
+# curved (on the exact infinite-N branch a fit over 1.02..1.2 Kc gives Kc
+# 1.8 % low, over 1.05..1.5 Kc 12 % low).  A Kc outside the grid (r above
+# r* at 0.90 Kc, or nowhere) is a FAIL.
+# Cost on the project VM: 21 runs x 40000 steps, 12-16 s CPU here (about
+# 14 us per step, mostly NumPy call overhead at N = 1000) and 1.7 s in
+# kb.lua (--quick: 11 runs x 10000 steps, dt = 0.1, T = 1000: 2.2 / 0.2 s).
+KB4_N, KB4_SIGMA = 1000, 0.1
+KB4_KC = np.sqrt(8 / np.pi) * KB4_SIGMA
+
+
+def kb4_sweep():
+    """(K/Kc grid, dt, T) of the sweep, shared with kb.lua by value."""
+    if QUICK:
+        return [0.90 + 0.02 * j for j in range(11)], 0.1, 1000.0
+    return [0.90 + 0.01 * j for j in range(21)], 0.05, 2000.0
+
+
+def kc_onset(ks, rs, n):
+    """Kc from a sweep: the K where the stationary r first exceeds
+    3/sqrt(n), interpolated in r^2; None when it is not bracketed."""
+    thr2 = 9.0 / n
+    for j, r in enumerate(rs):
+        if r * r > thr2:
+            if j == 0:
+                return None
+            a, b = rs[j - 1] ** 2, r * r
+            return ks[j - 1] + (ks[j] - ks[j - 1]) * (thr2 - a) / (b - a)
+    return None
+
+
+def kc_verdict(kc, extra):
+    if kc is None:
+        return f"Kc outside the grid (theory {KB4_KC:.4f}) FAIL; {extra}"
+    err = kc / KB4_KC - 1
+    return f"Kc={kc:.4f} (theory {KB4_KC:.4f}, {100 * err:+.2f}%) {'PASS' if abs(err) <= 0.05 else 'FAIL'}; {extra}"
+
+
+def kb4_gate():
+    n = KB4_N
+    xs, dt, T = kb4_sweep()
+    steps = int(round(T / dt))
+    th0, w = theta0(n), gauss_q(n, KB4_SIGMA)
+    np.save(f"{OUT}/kb4_omega_{n}.npy", w)  # kb.lua checks its quantiles against these
+    t0 = time.process_time()
+    ks = [x * KB4_KC for x in xs]
+    rs = [mean_field_careful(th0, w, K, dt, steps)[steps // 2:].mean() for K in ks]
+    cpu = time.process_time() - t0
+    np.save(f"{OUT}/kb4_sweep_numpy.npy", np.array([ks, rs]))
+    print(f"KB-4\tgate-numpy\t{n}\t0\t0\t0\t0\t"
+          + kc_verdict(kc_onset(ks, rs, n), f"{len(ks)} K x {steps} steps, dt={dt}, {cpu:.1f} s CPU"), flush=True)
 
 
 # ---------------------------------------------------------------- main
