@@ -35,6 +35,7 @@ typedef struct inst {
   lam_buf **ports;             /* what the model reads (own or aliased) */
   lam_buf **own;               /* the buffers allocated for this model */
   uint8_t *driven;             /* 1 when a link drives the port */
+  uint64_t *writes;            /* ctx.writes: see lam_model_ctx */
   int32_t *check;              /* indices of ports checked for divergence */
   int32_t ncheck;
   int64_t period;
@@ -163,6 +164,7 @@ static void inst_free(inst *m) {
   free(m->ports);
   free(m->own);
   free(m->driven);
+  free(m->writes);
   free(m->check);
   free(m->params);
   free(m->params0);
@@ -484,7 +486,9 @@ int lam_sim_add(lam_sim *s, const char *name, const char *model,
   m->ports = calloc((size_t)no + 1, sizeof *m->ports);
   m->own = calloc((size_t)no + 1, sizeof *m->own);
   m->driven = calloc((size_t)no + 1, 1);
-  if (!m->h.name || !m->params0 || !m->ports || !m->own || !m->driven || set_checks(m)) {
+  m->writes = calloc((size_t)no + 1, sizeof *m->writes);
+  if (!m->h.name || !m->params0 || !m->ports || !m->own || !m->driven || !m->writes ||
+      set_checks(m)) {
     rc = lam_set_error(LAM_ENOMEM, "add: out of memory");
     goto fail;
   }
@@ -508,6 +512,7 @@ int lam_sim_add(lam_sim *s, const char *name, const char *model,
   m->ctx.instance = instance_id(name);
   m->ctx.period = period;
   m->ctx.tick = s->tick;
+  m->ctx.writes = m->writes;
   rc = d->create(&m->ctx, &m->self);
   if (rc) {
     rc = plugin_fail(m, "create", rc);
@@ -888,7 +893,10 @@ __attribute__((cold, noinline)) static int diverged(lam_sim *s, inst *m, int64_t
 
 static void run_action(action *a) {
   switch (a->kind) {
-  case ACT_SET: lam_buf_assign(a->m->own[a->index], a->value); break;
+  case ACT_SET:
+    lam_buf_assign(a->m->own[a->index], a->value);
+    if (a->m->writes[a->index] != LAM_PORT_VOLATILE) a->m->writes[a->index]++;
+    break;
   case ACT_PARAM: a->m->params[a->index] = a->num; break;
   case ACT_REC: lam__rec_set_active(a->rec, a->num != 0); break;
   }
@@ -934,6 +942,14 @@ int lam_sim_run(lam_sim *s, int64_t n) {
     return lam_set_error(LAM_ESTATE, "run: the simulation stopped at tick %lld after an error; "
                          "reset it before running again", (long long)s->tick);
   const int64_t end = s->tick + n;
+  /* Control was with the script since the last run (it may have set ports
+   * or written through views), so every port counts as written; ports
+   * that links or players drive change at every tick (lam_model_ctx). */
+  for (int32_t i = 0; i < s->nm; i++) {
+    inst *m = s->m[i];
+    for (int32_t j = 0; j < m->h.nports; j++)
+      m->writes[j] = m->driven[j] ? LAM_PORT_VOLATILE : m->writes[j] + 1;
+  }
   int draw = s->progress_end > 0 && !quiet_flag && stderr_is_tty();
   double t0 = draw ? now_s() : 0;
   int64_t tick0 = s->tick, drawn = 0;

@@ -42,7 +42,7 @@ extern "C" {
  * is generated from these headers) sees the same constants. */
 enum {
   LAM_ABI_MAJOR = 1,
-  LAM_ABI_MINOR = 0
+  LAM_ABI_MINOR = 1
 };
 
 /* Element types of a lam_buf. Zero is deliberately not a valid type. */
@@ -218,7 +218,17 @@ typedef struct lam_model_ctx {
   uint64_t instance;           /* instance id, for api->rng_init */
   int64_t tick;                /* base tick at which the current step starts */
   int64_t period;              /* base ticks per model step */
+  /* ABI 1.1 (check struct_size, or use lam_plugin_port_kept): one counter
+   * per port, schema order, or NULL.  The host changes port i's counter
+   * whenever anything other than this model's own step() and methods may
+   * have written ports[i] -- the script between runs (sets, views, events),
+   * a scheduled set, a player -- and holds it at LAM_PORT_VOLATILE while a
+   * link drives the port.  While it is unchanged a model may keep values it
+   * derived from the port (a cache) from one step to the next. */
+  const uint64_t *writes;
 } lam_model_ctx;
+
+#define LAM_PORT_VOLATILE UINT64_MAX
 
 enum {
   /* Output depends on the seed.  A model without this flag declares itself
@@ -445,6 +455,20 @@ static inline void *lam_plugin_port(const lam_host_api *api, lam_model_ctx *ctx,
     expect *= b->shape[d];
   }
   return b->data;
+}
+
+/* 1 when the host guarantees that nothing but this model wrote port
+ * `index` since the call that last stored *seen (start *seen at 0); then
+ * stores the port's current counter in *seen.  0 -- assume the port
+ * changed -- with a host older than ABI 1.1, a NULL counter table (as in
+ * `lamina plugin check`), or a port a link drives. */
+static inline int lam_plugin_port_kept(const lam_model_ctx *ctx, int index, uint64_t *seen) {
+  if (ctx->struct_size < offsetof(lam_model_ctx, writes) + sizeof ctx->writes || !ctx->writes)
+    return 0;
+  const uint64_t w = ctx->writes[index];
+  const int kept = w != LAM_PORT_VOLATILE && w == *seen;
+  *seen = w;
+  return kept;
 }
 
 /* api->alloc of n (at least 1) elements of `size` bytes, or NULL after

@@ -21,20 +21,14 @@
 #include "phase_int.h"
 
 void kur__phase_trig(kphase *p, const double *theta, int first) {
-  const int64_t n = p->n;
-  const size_t nb = (size_t)n * sizeof *theta;
-  /* Cached: phases this step call wrote itself (trusted), or equal to the
-   * remembered ones (someone may have set the port between calls). */
-  if (p->cache && (theta == p->trusted || memcmp(theta, p->tc, nb) == 0))
+  if (theta == p->trusted) /* cos, sin of these very phases: phase_int.h */
     return;
-  kur__sincos(theta, p->s, p->c, n);
+  kur__sincos(theta, p->s, p->c, p->n);
   p->zvalid = 0;
-  /* The first stage of a step remembers its phases: the end of one step
-   * is the start of the next, so recording r(t) costs no second pass. */
-  p->cache = first;
-  p->trusted = NULL;
-  if (first)
-    memcpy(p->tc, theta, nb);
+  /* The first stage of a step starts from the phases port: the end of one
+   * step is the start of the next, so recording r(t) costs no second pass.
+   * Later stages work on scratch arrays that are never reused as such. */
+  p->trusted = first ? theta : NULL;
 }
 
 void kur__phase_zsum(kphase *p, double *a, double *b) {
@@ -48,14 +42,14 @@ void kur__phase_zsum(kphase *p, double *a, double *b) {
   *b = p->zsum[1];
 }
 
-/* Chunks of the fused pass: its arrays (th, tc, c, s, omega, input, field)
+/* Chunks of the fused pass: its arrays (th, c, s, omega, input, field)
  * stay in L1 between the update-and-trig loop and the lane sums. */
 #define EULER_CHUNK 512
 
 void kur__phase_euler(kphase *p, double *th, const double *in,
                       const double *eta, double h, double fc, double fs) {
   const int mean = p->cpl == CPL_MEAN;
-  const kur_euler e = {.th = th, .tc = p->tc, .c = p->c, .s = p->s,
+  const kur_euler e = {.th = th, .c = p->c, .s = p->s,
                        .w = p->omega, .in = in, .eta = eta,
                        .fre = mean ? NULL : p->fre, .fim = mean ? NULL : p->fim,
                        .h = h, .hr = mean ? p->hre + fs : fs,
@@ -68,7 +62,6 @@ void kur__phase_euler(kphase *p, double *th, const double *in,
   }
   kur__lanes_total(acc, &p->zsum[0], &p->zsum[1]);
   p->zvalid = 1;
-  p->cache = 1;
   p->trusted = th;
 }
 

@@ -106,11 +106,11 @@ void kur__sincos(const double *x, double *s, double *c, int64_t n);
 /* One first-order Euler step over oscillators [i0, i1) fused with the cos
  * and sin of the new phases (trig.c):
  *   th_i += h (w_i + in_i + (fim_i + hi) c_i - (fre_i + hr) s_i) [+ eta_i]
- *   tc_i = th_i, (s_i, c_i) = (sin th_i, cos th_i)
+ *   (s_i, c_i) = (sin th_i, cos th_i)
  * c, s hold cos, sin of the old phases on entry; fre/fim NULL means a
- * uniform field (hr, hi); eta NULL means no noise. */
+ * uniform field (hr, hi); eta NULL means no noise, in NULL no input. */
 typedef struct {
-  double *th, *tc, *c, *s;
+  double *th, *c, *s;
   const double *w, *in, *eta, *fre, *fim;
   double h, hr, hi;
 } kur_euler;

@@ -147,7 +147,7 @@ void kur__phase_destroy(void *self, lam_model_ctx *ctx) {
   void *owned[] = {p->omega, p->w, p->rowptr, p->col, p->lc, p->ls,
                    p->edelay, p->wt, p->dt, p->zp, p->scale, p->hc, p->hs,
                    p->hz, p->c, p->s,
-                   p->fre, p->fim, p->tc, p->yt, p->k1, p->k2, p->k3, p->k4,
+                   p->fre, p->fim, p->yt, p->k1, p->k2, p->k3, p->k4,
                    p->eta, p->rng};
   for (size_t i = 0; i < sizeof owned / sizeof *owned; i++)
     kur__api->free(owned[i]);
@@ -183,7 +183,7 @@ int kur__phase_create(lam_model_ctx *ctx, void **self) {
   p->inertia = ctx->params[P_MASS] > 0;
   int rc = check_combination(ctx, p);
   double **arrays[] = {&p->omega, &p->scale, &p->c, &p->s, &p->fre, &p->fim,
-                       &p->tc, &p->eta};
+                       &p->eta};
   for (size_t i = 0; rc == LAM_OK && i < sizeof arrays / sizeof *arrays; i++)
     if (!(*arrays[i] = kur__alloc(ctx, n, sizeof(double))))
       rc = LAM_ENOMEM;
@@ -282,7 +282,6 @@ int kur__phase_reset(void *self, lam_model_ctx *ctx) {
   p->steps = 0;
   p->head = 0;
   p->fill_history = 1;
-  p->cache = 0;
   p->trusted = NULL;
   order_out(p, ctx, theta);
   return LAM_OK;
@@ -339,7 +338,7 @@ static void euler_fused(kphase *p, rhs_ctx *r, double t, double h,
     fc = r->fa * sin(a);
     fs = r->fa * cos(a);
   }
-  kur__phase_euler(p, th, r->in, eta, h, fc, fs);
+  kur__phase_euler(p, th, p->input_zero ? NULL : r->in, eta, h, fc, fs);
 }
 
 KUR_VEC static void axpy(int64_t n, double *out, const double *y, double h,
@@ -366,6 +365,8 @@ KUR_VEC static void substep(kphase *p, rhs_ctx *r, int integ, double noise, doub
     return;
   }
   rhs(p, r, t, th, v, k1, k1 + n, first);
+  /* Everything below moves the phases without refreshing c, s. */
+  p->trusted = NULL;
   if (integ == INT_EULER) {
     if (p->inertia) { /* semi-implicit: new velocity moves the phase */
       for (int64_t i = 0; i < n; i++)
@@ -433,7 +434,14 @@ int kur__phase_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
   const int integ = (int)par[P_INTEGRATOR];
   const int64_t sub = (int64_t)par[P_SUBSTEPS];
   const double dt = ctx->dt, h = dt / (double)sub, noise = par[P_NOISE];
-  p->trusted = NULL; /* the phases may have been set since the last call */
+  /* c, s stay valid across calls only while nothing else wrote the phases */
+  if (!lam_plugin_port_kept(ctx, PORT_PHASES, &p->phases_seen))
+    p->trusted = NULL;
+  if (!lam_plugin_port_kept(ctx, PORT_INPUT, &p->input_seen)) {
+    p->input_zero = 1;
+    for (int64_t i = 0; i < n && p->input_zero; i++)
+      p->input_zero = in[i] == 0.0;
+  }
   for (int64_t k = 0; k < nsteps; k++) {
     if (p->depth > 1) {
       kur__phase_trig(p, th, 1); /* cos, sin of theta(t) */
@@ -513,7 +521,6 @@ int kur__phase_load(void *self, lam_model_ctx *ctx, const lam_buf *in) {
     kur__get(p->cpl == CPL_MEAN ? p->hz : p->hc, r, ring_bytes(p));
   p->fill_history = (int)flags;
   p->omega_user = 1; /* the restored omega survives a reset */
-  p->cache = 0;
   p->trusted = NULL;
   order_out(p, ctx, th);
   return LAM_OK;

@@ -28,9 +28,20 @@ typedef struct {
   int cpl;          /* CPL_* */
   int inertia;      /* mass > 0: second order */
   int omega_user;   /* omega came from set_omega: reset keeps it */
-  int cache;        /* c, s hold cos, sin of tc */
   int zvalid;       /* zsum holds the lane sums of c, s (kur__lanes) */
-  const double *trusted; /* phases known equal to tc within this step call */
+  /* c, s hold cos, sin of the phases at `trusted` (NULL: of nothing known).
+   * The step clears it when the host reports that something else may have
+   * written the phases port since the last step (lam_plugin_port_kept), and
+   * every integrator that moves the phases without refreshing c, s clears
+   * it too; recomputing gives the same bits as the cached values, so
+   * output never depends on whether the cache held. */
+  const double *trusted;
+  uint64_t phases_seen; /* the phases port's write counter at the last step */
+  /* The input port held only zeros when last looked at, and its counter
+   * was input_seen: an undriven input nobody wrote is not read again (a
+   * step then moves 8 bytes per oscillator less; zeros add nothing). */
+  int input_zero;
+  uint64_t input_seen;
   double zsum[2];
   int fill_history; /* the next step fills the ring from the phases */
   double *omega;
@@ -61,7 +72,7 @@ typedef struct {
   int64_t maxd, depth, head;
   double *hc, *hs, *hz;
   /* Work arrays (allocated in create; step never allocates). */
-  double *c, *s, *fre, *fim, *tc, *yt, *k1, *k2, *k3, *k4, *eta;
+  double *c, *s, *fre, *fim, *yt, *k1, *k2, *k3, *k4, *eta;
   double hre, him;  /* mean-field H of the current stage */
   lam_rng *rng;     /* one noise stream per oscillator */
   int64_t steps;

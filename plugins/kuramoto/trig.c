@@ -79,36 +79,37 @@ KUR_CLONES void kur__sincos(const double *x, double *s, double *c, int64_t n) {
  * pass instead of an update pass and a trig pass (the body is the formula
  * of phase.c's rhs(); per-target field when fre != NULL). */
 static inline __attribute__((always_inline)) void
-euler_loop(int64_t n, double *restrict th, double *restrict tc,
-           double *restrict c, double *restrict s, const double *restrict w,
+euler_loop(int64_t n, double *restrict th, double *restrict c, double *restrict s, const double *restrict w,
            const double *restrict in, const double *restrict eta,
            const double *restrict fre, const double *restrict fim, double h,
-           double hr, double hi, int field, int noise) {
+           double hr, double hi, int field, int noise, int input) {
   for (int64_t i = 0; i < n; i++) {
     const double ci = field ? fim[i] + hi : hi, cr = field ? fre[i] + hr : hr;
-    const double d = h * (w[i] + in[i] + ci * c[i] - cr * s[i]);
+    /* without input: w + 0 is w, so the sum has the same bits */
+    const double d = h * ((input ? w[i] + in[i] : w[i]) + ci * c[i] - cr * s[i]);
     const double t = th[i] + (noise ? d + eta[i] : d);
     th[i] = t;
-    tc[i] = t;
     sincos1(t, &s[i], &c[i]);
   }
 }
 
 KUR_CLONES void kur__euler_trig(const kur_euler *e, int64_t i0, int64_t i1) {
-  const int field = e->fre != NULL, noise = e->eta != NULL;
-#define EULER_VARIANT(f, z)                                                    \
-  euler_loop(i1 - i0, e->th + i0, e->tc + i0, e->c + i0, e->s + i0,            \
-             e->w + i0, e->in + i0, z ? e->eta + i0 : NULL,                    \
+  const int field = e->fre != NULL, noise = e->eta != NULL, input = e->in != NULL;
+#define EULER_VARIANT(f, z, u)                                                 \
+  euler_loop(i1 - i0, e->th + i0, e->c + i0, e->s + i0, e->w + i0,            \
+             u ? e->in + i0 : NULL, z ? e->eta + i0 : NULL,                    \
              f ? e->fre + i0 : NULL, f ? e->fim + i0 : NULL, e->h, e->hr,      \
-             e->hi, f, z)
-  if (field && noise)
-    EULER_VARIANT(1, 1);
-  else if (field)
-    EULER_VARIANT(1, 0);
-  else if (noise)
-    EULER_VARIANT(0, 1);
-  else
-    EULER_VARIANT(0, 0);
+             e->hi, f, z, u)
+  switch (field << 2 | noise << 1 | input) {
+  case 0: EULER_VARIANT(0, 0, 0); break;
+  case 1: EULER_VARIANT(0, 0, 1); break;
+  case 2: EULER_VARIANT(0, 1, 0); break;
+  case 3: EULER_VARIANT(0, 1, 1); break;
+  case 4: EULER_VARIANT(1, 0, 0); break;
+  case 5: EULER_VARIANT(1, 0, 1); break;
+  case 6: EULER_VARIANT(1, 1, 0); break;
+  default: EULER_VARIANT(1, 1, 1); break;
+  }
 #undef EULER_VARIANT
 }
 

@@ -237,7 +237,7 @@ int main(void) {
   /* ---- schema helpers ------------------------------------------------ */
   is_int(lam_model_nparams(gc), 8, "good.counter: 8 parameters");
   is_int(lam_model_nports(gc), 5, "good.counter: 5 ports");
-  is_int(lam_model_nmethods(gc), 2, "good.counter: 2 methods");
+  is_int(lam_model_nmethods(gc), 3, "good.counter: 3 methods");
   is_str(lam_model_param(gc, 0)->name, "gain", "param 0 is gain");
   is_int(lam_model_param(gc, 0)->type, LAM_PARAM_F64, "gain is f64");
   is_double(lam_model_param(gc, 0)->max, 1000, 0, "gain max 1000");
@@ -250,7 +250,7 @@ int main(void) {
      "x: out, f64, shape 'n'");
   ok(lam_model_port(gc, 5) == NULL, "port out of range is NULL");
   is_str(lam_model_method(gc, 1)->name, "fail", "method 1 is fail");
-  ok(lam_model_method(gc, 2) == NULL, "method out of range is NULL");
+  ok(lam_model_method(gc, 3) == NULL, "method out of range is NULL");
   const lam_model_def *gp = lam_registry_model(r, "good.plain");
   ok(gp != NULL, "good.plain found");
   is_int(lam_model_nmethods(gp), 0, "good.plain: no methods");

@@ -822,7 +822,7 @@ static void test_methods_and_state(void) {
   lam_buf_free(out);
   is_int(lam_sim_call(s, "a", "total", NULL, 0, NULL), LAM_OK, "call with out NULL: the result is dropped");
   is_int(lam_sim_call(s, "a", "nosuch", NULL, 0, &out), LAM_ENOTFOUND, "unknown method");
-  like(lam_last_error(), "no method 'nosuch' (methods: total, fail)", "... lists the methods");
+  like(lam_last_error(), "no method 'nosuch' (methods: total, fail, kept)", "... lists the methods");
   ok(out == NULL, "... *out is NULL");
   is_int(lam_sim_call(s, "g", "total", NULL, 0, &out), LAM_ENOTFOUND, "a model without methods");
   like(lam_last_error(), "(methods: none)", "... says there are none");
@@ -873,9 +873,38 @@ static void test_methods_and_state(void) {
   lam_sim_free(s);
 }
 
+/* ctx->writes (ABI 1.1), as good.counter sees it through
+ * lam_plugin_port_kept at every step (method kept(): steps at which gain,
+ * in were reported unchanged). */
+static double kept(lam_sim *s, const char *m, int k) {
+  lam_buf *out = NULL;
+  double v = lam_sim_call(s, m, "kept", NULL, 0, &out) == LAM_OK ? D(out)[k] : NAN;
+  lam_buf_free(out);
+  return v;
+}
+
+static void test_port_writes(void) {
+  lam_sim *s = fresh(1, 1);
+  ADD(s, "a", 1, NUM("gain", 1));
+  ADD(s, "b", 1, NUM("gain", 1));
+  is_int(lam_sim_link(s, "a.x", "b.in"), LAM_OK, "link a.x -> b.in");
+  lam_sim_run(s, 10);
+  lam_sim_run(s, 10);
+  is_double(kept(s, "a", 0), 18, 0,
+            "a.gain is unchanged at every step but the first of each run (2 runs of 10)");
+  lam_buf *two = scalar(2);
+  lam_sim_at_set(s, 25, "a.gain", two);
+  lam_buf_free(two);
+  lam_sim_run(s, 10);
+  is_double(kept(s, "a", 0), 26, 0, "a set scheduled at tick 25 is a write: 8 more in ticks 20..29");
+  is_double(kept(s, "a", 1), 27, 0, "... to a.gain only: a.in was kept 9 times per run");
+  is_double(kept(s, "b", 1), 0, 0, "a port a link drives is never reported unchanged");
+  lam_sim_free(s);
+}
+
 int main(void) {
   int status;
-  reg = good_registry(295, &status);
+  reg = good_registry(300, &status);
   if (!reg) return status;
   test_params();
   test_scheduler();
@@ -888,6 +917,7 @@ int main(void) {
   test_reproducibility();
   test_failures();
   test_methods_and_state();
+  test_port_writes();
   int rc = tap_done();
   lam_registry_free(reg);
   return rc;

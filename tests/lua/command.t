@@ -41,7 +41,7 @@ tap.ok(st ~= 0 and out:find("/nonexistent.lua", 1, true), "run: a missing script
 os.remove(tmp)
 
 out, st = sh(lamina .. " version")
-tap.ok(st == 0 and out:find("^lamina %d+%.%d+%.%d+") ~= nil and out:find("plugin ABI 1.0", 1, true), "version")
+tap.ok(st == 0 and out:find("^lamina %d+%.%d+%.%d+") ~= nil and out:find("plugin ABI 1.1", 1, true), "version")
 out, st = sh(lamina .. " plugins")
 tap.ok(st == 0 and out:find("stim", 1, true) and out:find("sha256", 1, true), "plugins lists stim with its sha256")
 out, st = sh(lamina .. " plugin info stim.ou")

@@ -8,7 +8,7 @@
 local tap = require "tap"
 local lam = require "lamina"
 local buf = lam.buf
-tap.plan(54)
+tap.plan(62)
 
 local PI = math.pi
 
@@ -589,5 +589,87 @@ do
     worst = math.max(worst, math.abs(z:get(1) - math.cos(th)), math.abs(z:get(2) - math.sin(th)))
   end
   tap.ok(worst <= 4e-16, string.format("sin/cos kernel matches libm (max error %.2g <= 4e-16)", worst))
+end
+-- ---------------------------------------------------------------------
+-- The cos/sin cache (phase_int.h) lives across steps only while the host
+-- reports the phases port unchanged (lam_plugin_port_kept).  Splitting a
+-- run must not change a bit, and every outside write must be seen: a set
+-- scheduled mid-run, a write through a port view from an event, a set
+-- between runs.  The model is autonomous (no forcing, no noise), so after
+-- the phases are set to `kick` at t = 1 each must equal, bit for bit, a
+-- fresh model started from `kick` and run for the remaining 1 ms; a model
+-- that reused cos/sin of the overwritten phases would not.
+do
+  local P = { n = 40, k = 2, omega_dist = "gaussian", omega_width = 0.5, integrator = "euler" }
+  local function mk() return (model(P, 0.01, 5)) end
+  local whole, split = mk(), mk()
+  whole:run(2)
+  for _ = 1, 200 do split:run(0.01) end
+  tap.is(maxdiff(values(whole:port("osc.phases")), values(split:port("osc.phases"))), 0,
+    "cache: 200 runs of one step equal one run of 200 steps, bit for bit")
+  local kick = {}
+  for i = 1, 40 do kick[i] = 0.1 * i end
+  local fresh, sched, between, event = mk(), mk(), mk(), mk()
+  fresh:set("osc.phases", kick)
+  fresh:run(1)
+  sched:at_set(1, "osc.phases", kick)
+  sched:run(2)
+  between:run(1)
+  between:set("osc.phases", kick)
+  between:run(1)
+  event:at(1, function(s)
+    local v = s:port("osc.phases")
+    for i = 1, 40 do v:set(kick[i], i) end
+  end)
+  event:run(2)
+  local f = values(fresh:port("osc.phases"))
+  tap.is(maxdiff(values(sched:port("osc.phases")), f), 0,
+    "cache: a set scheduled mid-run (at_set) is seen: equals a fresh start from those phases")
+  tap.is(maxdiff(values(event:port("osc.phases")), f), 0,
+    "cache: writes through a port view from an event are seen")
+  tap.is(maxdiff(values(between:port("osc.phases")), f), 0, "cache: a set between runs is seen")
+  tap.is(sched:port("osc.order"):get(1), fresh:port("osc.order"):get(1), "cache: the order port agrees too")
+end
+
+-- An input port nobody drives and that holds zeros is not read (phase.c);
+-- a constant input u set at t = 1 must act exactly like omega + u from then
+-- on (the step adds omega_i + input_i first, so the bits agree).  The
+-- reference changes omega through the model's own method, which does not
+-- depend on the host's write counters.
+do
+  local P = { n = 40, k = 2, omega_dist = "gaussian", omega_width = 0.5, integrator = "euler" }
+  local u = {}
+  for i = 1, 40 do u[i] = 0.05 * ((i % 5) - 2) end
+  local ref, osc = model(P, 0.01, 5)
+  ref:run(1)
+  local w = values(osc:call("omega"))
+  for i = 1, 40 do w[i] = w[i] + u[i] end
+  osc:call("set_omega", w)
+  ref:run(1)
+  local want = values(ref:port("osc.phases"))
+  local sched, between = model(P, 0.01, 5), model(P, 0.01, 5)
+  sched:at_set(1, "osc.input", u)
+  sched:run(2)
+  between:run(1)
+  between:set("osc.input", u)
+  between:run(1)
+  tap.is(maxdiff(values(sched:port("osc.phases")), want), 0,
+    "input set mid-run (at_set) acts as omega + input from that step, bit for bit")
+  tap.is(maxdiff(values(between:port("osc.phases")), want), 0, "... and set between runs")
+  local zero = {}
+  for i = 1, 40 do zero[i] = 0 end
+  local back = model(P, 0.01, 5)
+  back:set("osc.input", u)
+  back:at_set(1, "osc.input", zero)
+  back:run(2)
+  local ref2, osc2 = model(P, 0.01, 5)
+  local w0, w2 = values(osc2:call("omega")), {}
+  for i = 1, 40 do w2[i] = w0[i] + u[i] end
+  osc2:call("set_omega", w2)
+  ref2:run(1)
+  osc2:call("set_omega", w0)
+  ref2:run(1)
+  tap.is(maxdiff(values(back:port("osc.phases")), values(ref2:port("osc.phases"))), 0,
+    "input switched back to zeros mid-run stops acting, bit for bit")
 end
 tap.done()

@@ -106,9 +106,9 @@ end
 local s1, rc1, keep1 = sim_in(d1)
 C.lam_sim_run(s1, 50)
 local st = save(s1)
-local head = "lamina-checkpoint 1\nplugin good\nversion 0.1.0\nabi 1.0\nmodel good.m\n"
+local head = "lamina-checkpoint 1\nplugin good\nversion 0.1.0\nabi 1.1\nmodel good.m\n"
 tap.ok(st ~= nil and bytes(st):sub(1, #head) == head,
-  "a checkpoint starts with its header: plugin good, version 0.1.0, ABI 1.0, model good.m")
+  "a checkpoint starts with its header: plugin good, version 0.1.0, ABI 1.1, model good.m")
 C.lam_sim_run(s1, 50)
 
 local s2, rc2, keep2 = sim_in(d2, "g", 5)
@@ -140,7 +140,7 @@ local function edited(from, to)
   ffi.copy(b.data, text, #text)
   return b
 end
-tap.is(C.lam_sim_load_state(s1, "g", edited("abi 1%.0", "abi 2.0")), C.LAM_EABI, "a checkpoint of ABI 2.0 is refused")
+tap.is(C.lam_sim_load_state(s1, "g", edited("abi 1%.1", "abi 2.1")), C.LAM_EABI, "a checkpoint of ABI 2.0 is refused")
 tap.ok(has(err(), "another ABI major"), "... as another ABI major")
 tap.is(C.lam_sim_load_state(s1, "g", edited("model good%.m", "model good.other")), C.LAM_EABI,
   "a checkpoint of another model of the same plugin is refused")

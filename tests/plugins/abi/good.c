@@ -77,6 +77,10 @@ static const lam_port_def counter_ports[] = {
 typedef struct counter {
   int64_t n;
   lam_rng rng[MAX_N];
+  /* lam_plugin_port_kept on gain and in at every step: the steps at which
+   * the host said the port was unchanged (method "kept") */
+  uint64_t seen[2];
+  double kept[2];
 } counter;
 
 /* Port data as a flat array after checking dtype and size. */
@@ -106,6 +110,8 @@ static int counter_init(counter *c, lam_model_ctx *ctx) {
                   (uint64_t)i);
   }
   *ns = 0;
+  c->seen[0] = c->seen[1] = 0;
+  c->kept[0] = c->kept[1] = 0;
   return LAM_OK;
 }
 
@@ -142,6 +148,8 @@ static int counter_step(void *self, lam_model_ctx *ctx, int64_t nsteps) {
   double *y = port(ctx, O_Y, LAM_F64, c->n);
   int64_t *ns = port(ctx, O_NSTEPS, LAM_I64, 1);
   if (!gain || !x || !in || !y || !ns) return LAM_EINVAL;
+  c->kept[0] += lam_plugin_port_kept(ctx, O_GAIN, &c->seen[0]);
+  c->kept[1] += lam_plugin_port_kept(ctx, O_IN, &c->seen[1]);
   for (int64_t s = 0; s < nsteps; s++) {
     int64_t k = *ns;
     if (p[P_FAIL_AT] >= 0 && (double)k == p[P_FAIL_AT]) {
@@ -238,6 +246,22 @@ static int counter_total(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   return LAM_OK;
 }
 
+/* kept() -> [steps at which gain was kept, ... in was kept]: see counter */
+static int counter_kept(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                        int32_t n_in, lam_buf **out) {
+  counter *c = self;
+  if (n_in != 0) {
+    api->set_error(ctx->host, "kept: takes no arguments, got %d", (int)n_in);
+    return LAM_EINVAL;
+  }
+  int64_t two = 2;
+  lam_buf *b = api->buf_new(LAM_F64, 1, &two);
+  if (!b) return LAM_ENOMEM;
+  memcpy(b->data, c->kept, sizeof c->kept);
+  *out = b;
+  return LAM_OK;
+}
+
 static int counter_fail(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                         int32_t n_in, lam_buf **out) {
   api->set_error(ctx->host, "fail: this method always fails (%d arguments)", (int)n_in);
@@ -248,6 +272,8 @@ static const lam_method_def counter_methods[] = {
     {.name = "total", .doc = "total(bufs...) -> [sum(x) + sum of all arguments]",
      .fn = counter_total},
     {.name = "fail", .doc = "always fails", .fn = counter_fail},
+    {.name = "kept", .doc = "kept() -> [steps gain was kept, steps in was kept]",
+     .fn = counter_kept},
     {.name = NULL}};
 
 /* ---------------------------------------------------------------- */
