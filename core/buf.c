@@ -17,41 +17,33 @@
 #define LAM_ALIGN 64
 
 /* Buffers of BIG_BYTES or more (recordings, run() results, datasets) are
- * mapped directly rather than taken from malloc.  Why: an anonymous
- * mapping comes zeroed from the kernel, so no memset pass is needed, and
- * 2 MiB alignment plus MADV_HUGEPAGE lets a kernel whose transparent huge
- * pages are in "madvise" mode (Debian's default) fault the buffer in 2 MiB
- * pages: a 16 MB run() result took ~4000 page faults, a fifth of a short
- * ESN run, and now takes 8.  NumPy does the same for arrays >= 4 MiB.  The
- * host-reserved flag LAM__BUF_MAPPED tells lam_buf_free to munmap. */
+ * mapped directly rather than taken from malloc: an anonymous mapping comes
+ * zeroed from the kernel, page by page as it is first touched, so the
+ * memset pass over the whole buffer is saved (a run() result written once
+ * is touched once), and free() returns the memory to the system at once.
+ * Huge pages (MADV_HUGEPAGE, as NumPy advises for arrays >= 4 MiB) were
+ * tried: on the project's VM faulting 2 MiB pages was erratic, from 2x
+ * faster to 2x slower than 4 KiB pages for the same 16-40 MB result, so
+ * the advice is not given.  The host-reserved flag LAM__BUF_MAPPED tells
+ * lam_buf_free to munmap. */
 #if defined(__SANITIZE_ADDRESS__)
 /* ASan builds keep every buffer on malloc, so LeakSanitizer sees them all */
 #define BIG_BYTES SIZE_MAX
 #else
 #define BIG_BYTES ((size_t)4 << 20)
 #endif
-#define HUGE_BYTES ((size_t)2 << 20)
+#define PAGE_BYTES ((size_t)4096)
 #define LAM__BUF_MAPPED (1 << 16)
 
 static size_t mapped_len(size_t bytes) {
-  return (bytes + HUGE_BYTES - 1) / HUGE_BYTES * HUGE_BYTES;
+  return (bytes + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES;
 }
 
+/* Page aligned, so 64-byte aligned too. */
 static void *map_zeroed(size_t bytes) {
-  size_t len = mapped_len(bytes);
-  /* over-map by one huge page and trim, for a 2 MiB aligned start */
-  char *p = mmap(NULL, len + HUGE_BYTES, PROT_READ | PROT_WRITE,
+  void *p = mmap(NULL, mapped_len(bytes), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return NULL;
-  uintptr_t a = ((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1);
-  size_t head = a - (uintptr_t)p;
-  if (head) munmap(p, head);
-  if (HUGE_BYTES - head) munmap((char *)a + len, HUGE_BYTES - head);
-#ifdef MADV_HUGEPAGE
-  /* advice only: without huge pages the buffer works the same */
-  (void)madvise((void *)a, len, MADV_HUGEPAGE);
-#endif
-  return (void *)a;
+  return p == MAP_FAILED ? NULL : p;
 }
 
 size_t lam_dtype_size(int32_t dtype) {
