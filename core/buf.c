@@ -8,43 +8,11 @@
 #include "lam_int.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 /* Data is aligned for SIMD loads; 64 bytes is a cache line. */
 #define LAM_ALIGN 64
-
-/* Buffers of BIG_BYTES or more (recordings, run() results, datasets) are
- * mapped directly rather than taken from malloc: an anonymous mapping comes
- * zeroed from the kernel, page by page as it is first touched, so the
- * memset pass over the whole buffer is saved (a run() result written once
- * is touched once), and free() returns the memory to the system at once.
- * Huge pages (MADV_HUGEPAGE, as NumPy advises for arrays >= 4 MiB) were
- * tried: on the project's VM faulting 2 MiB pages was erratic, from 2x
- * faster to 2x slower than 4 KiB pages for the same 16-40 MB result, so
- * the advice is not given.  The host-reserved flag LAM__BUF_MAPPED tells
- * lam_buf_free to munmap. */
-#if defined(__SANITIZE_ADDRESS__)
-/* ASan builds keep every buffer on malloc, so LeakSanitizer sees them all */
-#define BIG_BYTES SIZE_MAX
-#else
-#define BIG_BYTES ((size_t)4 << 20)
-#endif
-#define PAGE_BYTES ((size_t)4096)
-#define LAM__BUF_MAPPED (1 << 16)
-
-static size_t mapped_len(size_t bytes) {
-  return (bytes + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES;
-}
-
-/* Page aligned, so 64-byte aligned too. */
-static void *map_zeroed(size_t bytes) {
-  void *p = mmap(NULL, mapped_len(bytes), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return p == MAP_FAILED ? NULL : p;
-}
 
 size_t lam_dtype_size(int32_t dtype) {
   switch (dtype) {
@@ -150,22 +118,16 @@ lam_buf *lam_buf_new(int32_t dtype, int32_t ndim, const int64_t *shape) {
   size_t bytes = (size_t)n * es;
   bytes = (bytes + LAM_ALIGN - 1) / LAM_ALIGN * LAM_ALIGN;
   if (bytes == 0) bytes = LAM_ALIGN;
-  if (bytes >= BIG_BYTES) {
-    b->data = map_zeroed(bytes);
-    if (!b->data) goto nomem;
-    b->flags = LAM__BUF_MAPPED;
-  } else {
-    b->data = aligned_alloc(LAM_ALIGN, bytes);
-    if (!b->data) goto nomem;
-    memset(b->data, 0, bytes);
-  }
+  b->data = aligned_alloc(LAM_ALIGN, bytes);
+  if (!b->data) goto nomem;
+  memset(b->data, 0, bytes);
   b->dtype = dtype;
   b->ndim = ndim;
   for (int32_t d = 0; d < ndim; d++) b->shape[d] = shape[d];
   lam__buf_strides(ndim, b->shape, b->strides);
   b->size = n;
   b->refs = 1;
-  b->flags |= LAM_BUF_CONTIGUOUS;
+  b->flags = LAM_BUF_CONTIGUOUS;
   return b;
 nomem:
   free(b);
@@ -183,8 +145,6 @@ void lam_buf_free(lam_buf *b) {
   if (!b || --b->refs > 0) return;
   if (b->owner)
     lam_buf_free(b->owner);
-  else if (b->flags & LAM__BUF_MAPPED)
-    munmap(b->data, mapped_len((size_t)b->size * lam_dtype_size(b->dtype)));
   else
     free(b->data);
   free(b);

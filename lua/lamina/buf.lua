@@ -16,9 +16,20 @@ local shape_t = ffi.typeof("int64_t[4]")
 
 local M = {}
 
+-- The collector sees only the few bytes of a buffer's cdata, never its
+-- data: without help, dead multi-megabyte buffers (a run() result per call
+-- in a loop) pile up until the Lua heap alone triggers a cycle, and every
+-- new one needs fresh memory from the system.  Counting the data of a big
+-- buffer as allocation debt paces the collector to the memory really used.
+local GC_BYTES = 1048576
+
 -- Wraps a new reference to a lam_buf (takes ownership of it).
 function M.wrap(p)
   core.checkptr(p)
+  if p.owner == nil then
+    local bytes = tonumber(p.size) * tonumber(C.lam_dtype_size(p.dtype))
+    if bytes >= GC_BYTES then collectgarbage("step", bytes / 1024) end
+  end
   return setmetatable({ _b = ffi.gc(p, C.lam_buf_free) }, Buf)
 end
 local wrap = M.wrap

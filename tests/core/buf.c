@@ -459,9 +459,8 @@ static void test_readonly(void) {
   lam_buf_free(src);
 }
 
-/* Buffers of 4 MiB and more are mapped from the kernel (zeroed, 2 MiB
- * aligned, huge pages advised) instead of malloc'd: the same contract must
- * hold -- zeroed, 64-byte aligned, views keep the memory alive. */
+/* A buffer well above malloc's mmap threshold (and above the sizes the
+ * other tests use): zeroed, 64-byte aligned, views keep the memory alive. */
 static void test_large(void) {
   const int64_t shape[2] = {3, 218455}; /* 655365 doubles, 5.0 MiB: not a multiple of 2 MiB */
   lam_buf *b = lam_buf_new(LAM_F64, 2, shape);

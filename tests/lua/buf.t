@@ -4,7 +4,7 @@
 local tap = require "tap"
 local lam = require "lamina"
 local B = lam.buf
-tap.plan(32)
+tap.plan(33)
 
 local b = B.from({ { 1, 2, 3 }, { 4, 5, 6 } })
 tap.is(table.concat(b:shape(), "x"), "2x3", "from: shape of a nested table")
@@ -55,4 +55,21 @@ tap.is(B.new({ 2, 2 }):assign({ 1, 2, 3, 4 }):get(2, 2), 4, "assign from a flat 
 tap.is(table.concat(b:reshape({ 3, 2 }):totable()[2], ","), "3,40", "reshape view: row 2 of the new 3x2 shape")
 tap.raises(function() B.new(0):mean() end, "empty buffer", "mean of an empty buffer is an error")
 tap.like(tostring(b), "lam.buf<f64>[2x3]", "tostring shows dtype and shape")
+
+-- The collector is paced by the data of big buffers (buf.lua): 100 dead
+-- 4 MiB buffers made in a loop (400 MiB in all, each zeroed, so resident
+-- while alive) must not stay resident.  The Lua objects alone (a table
+-- and a cdata each) would not start a collection cycle.  Bound: the
+-- resident set grows by less than 64 MiB (a few live buffers).
+local function rss_mib()
+  local f = assert(io.open("/proc/self/statm"))
+  local _, res = f:read("*n", "*n")
+  f:close()
+  return res * 4096 / 1048576
+end
+collectgarbage()
+local r0 = rss_mib()
+for _ = 1, 100 do B.new({ 512 * 1024 }) end
+local grow = rss_mib() - r0
+tap.ok(grow < 64, string.format("100 dead 4 MiB buffers: resident set grew %.1f MiB (< 64)", grow))
 tap.done()
