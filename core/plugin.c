@@ -173,6 +173,7 @@ static const lam_host_api host_api = {
     .sgemv = api_sgemv,
     .param_index = api_param_index,
     .port_index = api_port_index,
+    .rng_normal_each = lam_rng_normal_each,
 };
 
 const lam_host_api *lam_host_api_get(void) { return &host_api; }

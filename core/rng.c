@@ -7,7 +7,9 @@
  * count, the shard or the order in which streams were created.  The block
  * function itself comes from Random123 (never re-implemented here); only the
  * keying and the transforms are ours, so that they are the same on every
- * platform and do not depend on libc's rand() or on any C++ library.
+ * platform and do not depend on libc's rand() or on any C++ library.  The
+ * one exception is the vector Philox behind lam_rng_normal_each, which the
+ * tests pin lane by lane against this scalar one.
  *
  * Stream keying.  A stream is named by four 64-bit numbers (seed, instance,
  * purpose, index).  Its 64-bit Philox key is
@@ -50,6 +52,10 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include <Random123/philox.h>
 #pragma GCC diagnostic pop
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 /* ------------------------------------------------------------------ */
 /* The block function and stream state                                  */
@@ -115,16 +121,43 @@ uint32_t lam_rng_u32(lam_rng *r) {
 /* Continuous transforms                                                */
 /* ------------------------------------------------------------------ */
 
+/* 27 + 26 bits of two words make a 53-bit integer x; x * 2^-53 is exact and
+ * lies in [0, 1 - 2^-53].  Zero is redrawn (probability 2^-53) rather than
+ * shifted by half a step, because x + 0.5 would round up to 1.0 at the top. */
+static inline uint64_t uniform_bits(uint32_t a, uint32_t b) {
+  return ((uint64_t)(a >> 5) << 26) | (uint64_t)(b >> 6);
+}
+
 double lam_rng_uniform(lam_rng *r) {
-  /* 27 + 26 bits make a 53-bit integer x; x * 2^-53 is exact and lies in
-   * [0, 1 - 2^-53].  Zero is redrawn (probability 2^-53) rather than shifted
-   * by half a step, because x + 0.5 would round up to 1.0 at the top. */
   for (;;) {
-    uint64_t hi = lam_rng_u32(r) >> 5;
-    uint64_t lo = lam_rng_u32(r) >> 6;
-    uint64_t x = (hi << 26) | lo;
+    uint32_t a = lam_rng_u32(r);
+    uint64_t x = uniform_bits(a, lam_rng_u32(r));
     if (x != 0) return (double)x * 0x1p-53;
   }
+}
+
+/* The polar method's pieces, shared by lam_rng_normal and
+ * lam_rng_normal_each so that both do the very same operations in the same
+ * order (that is what makes them bit-identical): a point (x, y) of the
+ * square from two uniforms, its squared radius s, acceptance of 0 < s < 1,
+ * and the factor f with the normals x f and y f. */
+static inline double polar_coord(double u) { return 2.0 * u - 1.0; }
+static inline double polar_radius2(double x, double y) { return x * x + y * y; }
+static inline int polar_accept(double s) { return (s < 1.0) & (s > 0.0); }
+static inline double polar_factor(double s, double log_s) { return sqrt(-2.0 * log_s / s); }
+
+/* One trial on the uniforms u1, u2: 1 with the normal in *z and the
+ * stream's spare set, 0 when the point is rejected. */
+static inline int polar_trial(lam_rng *r, double u1, double u2, double *z) {
+  double x = polar_coord(u1);
+  double y = polar_coord(u2);
+  double s = polar_radius2(x, y);
+  if (!polar_accept(s)) return 0;
+  double f = polar_factor(s, log(s));
+  r->spare = y * f;
+  r->spare_ok = 1;
+  *z = x * f;
+  return 1;
 }
 
 double lam_rng_normal(lam_rng *r) {
@@ -136,21 +169,300 @@ double lam_rng_normal(lam_rng *r) {
     return r->spare;
   }
   for (;;) {
-    double x = 2.0 * lam_rng_uniform(r) - 1.0;
-    double y = 2.0 * lam_rng_uniform(r) - 1.0;
-    double s = x * x + y * y;
-    if (s < 1.0 && s > 0.0) {
-      double f = sqrt(-2.0 * log(s) / s);
-      r->spare = y * f;
-      r->spare_ok = 1;
-      return x * f;
-    }
+    double u1 = lam_rng_uniform(r);
+    double u2 = lam_rng_uniform(r);
+    double z;
+    if (polar_trial(r, u1, u2, &z)) return z;
   }
 }
 
 double lam_rng_exponential(lam_rng *r) {
   /* U is never 0 or 1, so the result is finite and strictly positive. */
   return -log(lam_rng_uniform(r));
+}
+
+/* ------------------------------------------------------------------ */
+/* One normal from each of many streams                                 */
+/* ------------------------------------------------------------------ */
+
+/* lam_rng_normal_each(r, n, out) must leave out[] and every stream exactly
+ * as `for (i) out[i] = lam_rng_normal(&r[i])` does, so that a model can
+ * switch to it without changing one output bit and old checkpoints stay
+ * valid.  The scalar call spends most of its time in Philox and in the call
+ * chain u32 -> uniform -> normal; here the streams are sorted by state:
+ *
+ *   - a cached spare is returned directly;
+ *   - a stream at a block boundary (used == 4) needs exactly one fresh block
+ *     per trial (two uniforms of two words each), so the blocks of 16 such
+ *     streams are computed together by a vector Philox (below) and the polar
+ *     transform runs per lane with polar_trial's very operations, libm's
+ *     log included;
+ *   - a stream whose current block is untouched (used == 0, as after
+ *     lam_rng_init) runs its first trial on that block;
+ *   - everything else (used 1..3, a corrupted `used`) and the 2^-53 case of
+ *     a zero uniform, which redraws and so crosses a block boundary, take
+ *     the scalar lam_rng_normal from the stream's unchanged state.
+ *
+ * A rejected trial leaves its stream at a block boundary with no spare, the
+ * state the scalar loop would retry from, so it simply joins the next
+ * round.  Streams are independent, so the order in which they are served
+ * changes nothing.
+ *
+ * The vector Philox is the one re-implementation of the block function in
+ * lamina (Random123's code is scalar); tests/core/rng.c pins
+ * lam_rng_normal_each against the scalar loop, outputs and stream states bit
+ * for bit, with every Philox this machine runs (portable = Random123's). */
+
+enum { LANES = 16, CHUNK = 512 };
+enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+
+/* in[0..3]: counters, in[4..5]: keys, one column per lane; out[0..3]: the
+ * blocks.  The portable version is Random123's function lane by lane. */
+static void philox_lanes_portable(uint32_t in[6][LANES], uint32_t out[4][LANES]) {
+  for (int l = 0; l < LANES; l++) {
+    const uint32_t c[4] = {in[0][l], in[1][l], in[2][l], in[3][l]};
+    const uint32_t k[2] = {in[4][l], in[5][l]};
+    uint32_t o[4];
+    lam_philox(c, k, o);
+    for (int j = 0; j < 4; j++) out[j][l] = o[j];
+  }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define LAM__HAVE_X86 1
+/* One Philox4x32 round on vectors of 32-bit lanes: (hi, lo) of M0 c0 and
+ * M1 c2 from the even/odd 32x32 -> 64 multiplies, then Random123's
+ * out = {hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0}, the key bumped by
+ * (W0, W1) before every round but the first.  MULHILO(M, a, hi, lo) is
+ * spelled out per instruction set below. */
+#define PHILOX_ROUNDS(pfx, XOR, MULHILO, c0, c1, c2, c3, k0, k1, T)           \
+  do {                                                                        \
+    const T m0 = pfx##_set1_epi32((int)PHILOX_M0);                           \
+    const T m1 = pfx##_set1_epi32((int)PHILOX_M1);                           \
+    const T w0 = pfx##_set1_epi32((int)PHILOX_W0);                           \
+    const T w1 = pfx##_set1_epi32((int)PHILOX_W1);                           \
+    for (int rnd = 0; rnd < 10; rnd++) {                                      \
+      T hi0, lo0, hi1, lo1;                                                   \
+      if (rnd > 0) {                                                          \
+        k0 = pfx##_add_epi32(k0, w0);                                         \
+        k1 = pfx##_add_epi32(k1, w1);                                         \
+      }                                                                       \
+      MULHILO(m0, c0, hi0, lo0);                                              \
+      MULHILO(m1, c2, hi1, lo1);                                              \
+      c0 = XOR(XOR(hi1, c1), k0);                                             \
+      c1 = lo1;                                                               \
+      c2 = XOR(XOR(hi0, c3), k1);                                             \
+      c3 = lo0;                                                               \
+    }                                                                         \
+  } while (0)
+
+#define MULHILO512(m, a, hi, lo)                                              \
+  do {                                                                        \
+    __m512i pe = _mm512_mul_epu32(a, m);                                      \
+    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);               \
+    lo = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));      \
+    hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);      \
+  } while (0)
+
+__attribute__((target("avx512f"))) static void
+philox_lanes_avx512(uint32_t in[6][LANES], uint32_t out[4][LANES]) {
+  __m512i c0 = _mm512_loadu_si512(in[0]), c1 = _mm512_loadu_si512(in[1]);
+  __m512i c2 = _mm512_loadu_si512(in[2]), c3 = _mm512_loadu_si512(in[3]);
+  __m512i k0 = _mm512_loadu_si512(in[4]), k1 = _mm512_loadu_si512(in[5]);
+  PHILOX_ROUNDS(_mm512, _mm512_xor_si512, MULHILO512, c0, c1, c2, c3, k0, k1, __m512i);
+  _mm512_storeu_si512(out[0], c0);
+  _mm512_storeu_si512(out[1], c1);
+  _mm512_storeu_si512(out[2], c2);
+  _mm512_storeu_si512(out[3], c3);
+}
+
+#define MULHILO256(m, a, hi, lo)                                              \
+  do {                                                                        \
+    __m256i pe = _mm256_mul_epu32(a, m);                                      \
+    __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);               \
+    lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);             \
+    hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);             \
+  } while (0)
+
+__attribute__((target("avx2"))) static void
+philox_lanes_avx2(uint32_t in[6][LANES], uint32_t out[4][LANES]) {
+  for (int h = 0; h < LANES; h += 8) {
+    __m256i c0 = _mm256_loadu_si256((const __m256i *)(in[0] + h));
+    __m256i c1 = _mm256_loadu_si256((const __m256i *)(in[1] + h));
+    __m256i c2 = _mm256_loadu_si256((const __m256i *)(in[2] + h));
+    __m256i c3 = _mm256_loadu_si256((const __m256i *)(in[3] + h));
+    __m256i k0 = _mm256_loadu_si256((const __m256i *)(in[4] + h));
+    __m256i k1 = _mm256_loadu_si256((const __m256i *)(in[5] + h));
+    PHILOX_ROUNDS(_mm256, _mm256_xor_si256, MULHILO256, c0, c1, c2, c3, k0, k1, __m256i);
+    _mm256_storeu_si256((__m256i *)(out[0] + h), c0);
+    _mm256_storeu_si256((__m256i *)(out[1] + h), c1);
+    _mm256_storeu_si256((__m256i *)(out[2] + h), c2);
+    _mm256_storeu_si256((__m256i *)(out[3] + h), c3);
+  }
+}
+#undef MULHILO256
+#undef MULHILO512
+#undef PHILOX_ROUNDS
+#endif
+
+/* The best instruction set this CPU runs. */
+static int isa_best(void) {
+#ifdef LAM__HAVE_X86
+  if (__builtin_cpu_supports("avx512f")) return ISA_AVX512;
+  if (__builtin_cpu_supports("avx2")) return ISA_AVX2;
+#endif
+  return ISA_PORTABLE;
+}
+
+static void philox_lanes(int isa, uint32_t in[6][LANES], uint32_t out[4][LANES]) {
+#ifdef LAM__HAVE_X86
+  if (isa == ISA_AVX512) {
+    philox_lanes_avx512(in, out);
+    return;
+  }
+  if (isa == ISA_AVX2) {
+    philox_lanes_avx2(in, out);
+    return;
+  }
+#endif
+  philox_lanes_portable(in, out);
+}
+
+/* One trial on the four words w of a block, as lam_rng_normal's loop does
+ * it: 1 accepted (normal in *z, spare set), 0 rejected, -1 when a uniform
+ * came out zero (the scalar code would redraw: the caller hands the stream,
+ * still untouched, to lam_rng_normal).  On 0 and 1 the block is consumed:
+ * out[] = w, used = 4; the caller sets the counter. */
+static inline int block_trial(lam_rng *r, const uint32_t w[4], double *z) {
+  uint64_t a = uniform_bits(w[0], w[1]), b = uniform_bits(w[2], w[3]);
+  if (a == 0 || b == 0) return -1;
+  memcpy(r->out, w, sizeof r->out);
+  r->used = 4;
+  return polar_trial(r, (double)a * 0x1p-53, (double)b * 0x1p-53, z);
+}
+
+/* The first half of polar_trial for all lanes of a group: x, y, s and
+ * st = 1 accepted, 0 rejected, -1 a zero uniform (lam_rng_uniform would
+ * redraw).  Branch-free: the 21 % rejections are random, and a branch per
+ * lane on them was mispredicted often enough to cost a fifth of the time. */
+static void polar_lanes(uint32_t blk[4][LANES], double x[LANES], double y[LANES],
+                        double s2[LANES], int32_t st[LANES]) {
+  for (int l = 0; l < LANES; l++) {
+    uint64_t a = uniform_bits(blk[0][l], blk[1][l]);
+    uint64_t b = uniform_bits(blk[2][l], blk[3][l]);
+    x[l] = polar_coord((double)a * 0x1p-53);
+    y[l] = polar_coord((double)b * 0x1p-53);
+    s2[l] = polar_radius2(x[l], y[l]);
+    int32_t zero = (a == 0) | (b == 0);
+    st[l] = -zero | (int32_t)polar_accept(s2[l]); /* -1 when zero */
+  }
+}
+
+static void normal_each(lam_rng *r, int64_t n, double *out, int isa) {
+  int32_t pend[CHUNK];
+  for (int64_t i0 = 0; i0 < n; i0 += CHUNK) {
+    const int m = (int)(n - i0 < CHUNK ? n - i0 : CHUNK);
+    lam_rng *rc = r + i0;
+    double *oc = out + i0;
+    int np = 0;
+    for (int i = 0; i < m; i++) {
+      lam_rng *s = &rc[i];
+      if (s->spare_ok) {
+        s->spare_ok = 0;
+        oc[i] = s->spare;
+      } else if (s->used == 4) {
+        pend[np++] = i;
+      } else if (s->used == 0) {
+        uint32_t w[4];
+        memcpy(w, s->out, sizeof w);
+        int t = block_trial(s, w, &oc[i]);
+        if (t < 0) oc[i] = lam_rng_normal(s);
+        else if (t == 0) pend[np++] = i;
+      } else {
+        oc[i] = lam_rng_normal(s);
+      }
+    }
+    /* Rounds of fresh blocks until every pending stream has accepted;
+     * about 21.5 % (1 - pi/4) of the trials are rejected, so the rounds
+     * shrink geometrically. */
+    while (np > 0) {
+      int keep = 0;
+      for (int g = 0; g < np; g += LANES) {
+        const int wl = np - g < LANES ? np - g : LANES;
+        uint32_t in[6][LANES], blk[4][LANES];
+        int32_t lane_idx[LANES];
+        /* Lanes past wl compute a block nobody reads; zero keeps them
+         * defined. */
+        if (wl < LANES) memset(in, 0, sizeof in);
+        for (int l = 0; l < wl; l++) {
+          const lam_rng *s = &rc[lane_idx[l] = pend[g + l]];
+          /* The scalar counter step: 64-bit increment of ctr[0..1]. */
+          uint32_t c0 = s->ctr[0] + 1u;
+          in[0][l] = c0;
+          in[1][l] = s->ctr[1] + (c0 == 0);
+          in[2][l] = s->ctr[2];
+          in[3][l] = s->ctr[3];
+          in[4][l] = s->key[0];
+          in[5][l] = s->key[1];
+        }
+        philox_lanes(isa, in, blk);
+        /* The transform in passes over the lanes, so that the logs, and
+         * then the divisions and square roots, of different lanes overlap
+         * instead of forming one long chain per lane; each lane still does
+         * exactly polar_trial's operations.  st: 1 accepted, 0 rejected,
+         * -1 a zero uniform. */
+        double x[LANES], y[LANES], s2[LANES], f[LANES];
+        int32_t st[LANES];
+        polar_lanes(blk, x, y, s2, st);
+        for (int l = 0; l < wl; l++)
+          if (st[l] > 0) f[l] = log(s2[l]);
+        for (int l = 0; l < wl; l++)
+          if (st[l] > 0) f[l] = polar_factor(s2[l], f[l]);
+        for (int l = 0; l < wl; l++) {
+          const int i = lane_idx[l];
+          lam_rng *s = &rc[i];
+          if (st[l] < 0) { /* the scalar code redraws: let it */
+            oc[i] = lam_rng_normal(s);
+            continue;
+          }
+          s->ctr[0] = in[0][l];
+          s->ctr[1] = in[1][l];
+          s->out[0] = blk[0][l];
+          s->out[1] = blk[1][l];
+          s->out[2] = blk[2][l];
+          s->out[3] = blk[3][l];
+          s->used = 4;
+          if (st[l] == 0) {
+            pend[keep++] = i; /* keep <= g + l: nothing unread is lost */
+            continue;
+          }
+          s->spare = y[l] * f[l];
+          s->spare_ok = 1;
+          oc[i] = x[l] * f[l];
+        }
+      }
+      np = keep;
+    }
+  }
+}
+
+void lam_rng_normal_each(lam_rng *r, int64_t n, double *out) {
+  if (n <= 0 || !r || !out) return;
+  normal_each(r, n, out, isa_best());
+}
+
+/* Test hook: the same with a chosen Philox (0 portable, 1 AVX2, 2 AVX-512);
+ * -1 when this CPU lacks that instruction set. */
+int lam__rng_normal_each_isa(lam_rng *r, int64_t n, double *out, int isa);
+int lam__rng_normal_each_isa(lam_rng *r, int64_t n, double *out, int isa) {
+  if (isa < ISA_PORTABLE || isa > isa_best()) return -1;
+  if (n > 0 && r && out) normal_each(r, n, out, isa);
+  return 0;
 }
 
 /* ------------------------------------------------------------------ */

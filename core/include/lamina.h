@@ -120,6 +120,13 @@ uint32_t lam_rng_u32(lam_rng *r);
 /* 53-bit uniform in the open interval (0, 1). */
 double lam_rng_uniform(lam_rng *r);
 double lam_rng_normal(lam_rng *r);
+/* One standard normal from each of n streams: out[i] = lam_rng_normal(&r[i])
+ * for i = 0..n-1, bit for bit, and every stream left exactly as that loop
+ * leaves it (counter, used words, cached spare), only faster (the Philox
+ * blocks of many streams are computed together).  Needs n >= 0 and, when
+ * n > 0, non-NULL r[n] and out[n] that do not overlap; n <= 0 or a NULL
+ * pointer draws nothing.  The caller owns both arrays. */
+void lam_rng_normal_each(lam_rng *r, int64_t n, double *out);
 double lam_rng_exponential(lam_rng *r);
 /* Poisson with the given mean (>= 0; a negative, non-finite or larger
  * than 2^62 mean gives -1). */

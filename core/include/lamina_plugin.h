@@ -329,6 +329,12 @@ typedef struct lam_host_api {
   int32_t (*param_index)(void *host, const char *name);
   /* Port by name: index into lam_model_ctx.ports or -1. */
   int32_t (*port_index)(void *host, const char *name);
+  /* ABI 1.1 (check LAM_API_HAS): one N(0, 1) draw from each of n streams,
+   * out[i] = rng_normal(&r[i]) for i < n, bit for bit and with every stream
+   * left as that loop leaves it, but faster (vector Philox).  n >= 0; r and
+   * out non-NULL and not overlapping when n > 0 (n <= 0 or NULL: nothing
+   * drawn).  Both arrays stay the caller's. */
+  void (*rng_normal_each)(lam_rng *r, int64_t n, double *out);
 } lam_host_api;
 
 enum {

@@ -356,8 +356,17 @@ KUR_VEC static void substep(kphase *p, rhs_ctx *r, int integ, double noise, doub
   double *eta = p->eta;
   if (noise > 0) {
     const double g = sqrt(2.0 * noise * h) / (p->inertia ? r->m : 1.0);
-    for (int64_t i = 0; i < n; i++)
-      eta[i] = g * kur__api->rng_normal(&p->rng[i]);
+    /* One draw per oscillator from its own stream; the batched call gives
+     * the very normals (and stream states) of the per-stream loop, and
+     * g * xi is the same product either way. */
+    if (LAM_API_HAS(kur__api, rng_normal_each)) {
+      kur__api->rng_normal_each(p->rng, n, eta);
+      for (int64_t i = 0; i < n; i++)
+        eta[i] *= g;
+    } else {
+      for (int64_t i = 0; i < n; i++)
+        eta[i] = g * kur__api->rng_normal(&p->rng[i]);
+    }
   }
   double *tgt = p->inertia ? v : th; /* where the noise goes */
   if (integ == INT_EULER && !p->inertia) {
