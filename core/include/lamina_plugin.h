@@ -98,8 +98,6 @@ typedef struct lam_buf {
 enum {
   LAM_BUF_CONTIGUOUS = 1,      /* strides are the row-major ones */
   LAM_BUF_READONLY = 2         /* writing through the host is refused */
-  /* bits 16 and up are the host's own (how the memory was allocated);
-   * plugins must keep them when they set or clear the bits above */
 };
 
 /* ------------------------------------------------------------------ */
