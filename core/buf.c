@@ -8,11 +8,74 @@
 #include "lam_int.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Data is aligned for SIMD loads; 64 bytes is a cache line. */
 #define LAM_ALIGN 64
+
+/* Reuse of big blocks.  A loop that makes a [T, N] result per call (an ESN
+ * run, a recording) and drops the previous one would otherwise take fresh
+ * pages from the system for most calls: glibc hands the freed 16 MB back
+ * or cannot fit the next block into the hole around smaller allocations,
+ * and faulting fresh pages in cost a fifth to a half of a short ESN run on
+ * the project's VM (the kernel zeroes every page first).  So the data of a
+ * freed buffer of BIG_BYTES or more is kept, up to CACHE_BYTES in all, and
+ * handed to the next buffer of exactly the same byte size (zeroed again by
+ * the memset every new buffer gets).  Sizes are exact so a block's
+ * capacity is always its buffer's byte size.  The cache never grows a
+ * process beyond what it used at its peak. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CACHE_SLOTS 0 /* ASan builds: every block really freed, so use after free is caught */
+#else
+#define CACHE_SLOTS 4
+#endif
+#define BIG_BYTES ((size_t)4 << 20)
+#define CACHE_BYTES ((size_t)256 << 20)
+
+static struct {
+  void *p[CACHE_SLOTS + 1];
+  size_t bytes[CACHE_SLOTS + 1];
+  size_t total;
+  pthread_mutex_t lock;
+} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t data_bytes(int64_t n, size_t es) {
+  size_t bytes = (size_t)n * es;
+  bytes = (bytes + LAM_ALIGN - 1) / LAM_ALIGN * LAM_ALIGN;
+  return bytes ? bytes : LAM_ALIGN;
+}
+
+static void *cache_take(size_t bytes) {
+  void *p = NULL;
+  if (bytes < BIG_BYTES) return NULL;
+  pthread_mutex_lock(&cache.lock);
+  for (int i = 0; i < CACHE_SLOTS && !p; i++)
+    if (cache.p[i] && cache.bytes[i] == bytes) {
+      p = cache.p[i];
+      cache.p[i] = NULL;
+      cache.total -= bytes;
+    }
+  pthread_mutex_unlock(&cache.lock);
+  return p;
+}
+
+/* Keeps p (of `bytes`) for reuse, or frees it. */
+static void cache_put(void *p, size_t bytes) {
+  if (bytes >= BIG_BYTES) {
+    pthread_mutex_lock(&cache.lock);
+    for (int i = 0; i < CACHE_SLOTS && p; i++)
+      if (!cache.p[i] && cache.total + bytes <= CACHE_BYTES) {
+        cache.p[i] = p;
+        cache.bytes[i] = bytes;
+        cache.total += bytes;
+        p = NULL;
+      }
+    pthread_mutex_unlock(&cache.lock);
+  }
+  free(p);
+}
 
 size_t lam_dtype_size(int32_t dtype) {
   switch (dtype) {
@@ -115,10 +178,9 @@ lam_buf *lam_buf_new(int32_t dtype, int32_t ndim, const int64_t *shape) {
   if (n < 0) return NULL;
   lam_buf *b = calloc(1, sizeof *b);
   if (!b) goto nomem;
-  size_t bytes = (size_t)n * es;
-  bytes = (bytes + LAM_ALIGN - 1) / LAM_ALIGN * LAM_ALIGN;
-  if (bytes == 0) bytes = LAM_ALIGN;
-  b->data = aligned_alloc(LAM_ALIGN, bytes);
+  size_t bytes = data_bytes(n, es);
+  b->data = cache_take(bytes);
+  if (!b->data) b->data = aligned_alloc(LAM_ALIGN, bytes);
   if (!b->data) goto nomem;
   memset(b->data, 0, bytes);
   b->dtype = dtype;
@@ -146,7 +208,7 @@ void lam_buf_free(lam_buf *b) {
   if (b->owner)
     lam_buf_free(b->owner);
   else
-    free(b->data);
+    cache_put(b->data, data_bytes(b->size, lam_dtype_size(b->dtype)));
   free(b);
 }
 

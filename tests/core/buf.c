@@ -479,10 +479,21 @@ static void test_large(void) {
   lam_buf_reduce(row, LAM_REDUCE_SUM, &s);
   ok(row && s == 2.5 * 218455, "a view outlives the owner's handle (sum %.17g)", s);
   lam_buf_free(row);
+  /* freed big blocks are kept for the next buffer of the same size
+   * (buf.c): it must still come zeroed, and a smaller one unaffected */
+  lam_buf *again = lam_buf_new(LAM_F64, 2, shape);
+  double mx2 = -1, mn2 = 1;
+  if (again) {
+    lam_buf_reduce(again, LAM_REDUCE_MAX, &mx2);
+    lam_buf_reduce(again, LAM_REDUCE_MIN, &mn2);
+  }
+  ok(again && mx2 == 0 && mn2 == 0,
+     "a big buffer made after freeing one of the same size is zeroed (min %g, max %g)", mn2, mx2);
+  lam_buf_free(again);
 }
 
 int main(void) {
-  tap_plan(168);
+  tap_plan(169);
   test_dtypes();
   test_shapes_and_errors();
   test_set_get();
