@@ -114,6 +114,14 @@ $(BUILD)/tests/broken/%.so: tests/plugins/broken/%.c tests/plugins/broken/base.h
 	$(CC) $(STD) $(WARN) -Wno-missing-prototypes $(OPT) -Icore/include -fPIC \
 	  -shared -fvisibility=hidden -o $@ $< -lm
 
+# reservoir.so again with -DLIF_SCALAR (the LIF pass without its vector
+# code), for tests/plugins/lif_scalar.t: both builds must give the same bits.
+SCALAR_SO := $(BUILD)/tests/scalar/reservoir.so
+$(SCALAR_SO): $(wildcard plugins/reservoir/*.c plugins/reservoir/*.h) core/include/lamina_plugin.h
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(WARN) $(OPT) -DLIF_SCALAR -Icore/include -fPIC -shared -fvisibility=hidden \
+	  $(CFLAGS) -o $@ $(wildcard plugins/reservoir/*.c) -lm $(LDFLAGS)
+
 # The sanitizer build: the library objects and the core tests again, with
 # ASan and UBSan, linked statically into each test so no LD_PRELOAD is needed.
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -131,7 +139,7 @@ TEST_ENV := LAMINA_TEST_BUILD=$(CURDIR)/$(BUILD) LAMINA_PLUGIN_PATH= LAMINA_RUNS
             LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/tests/lib/?.lua;;' \
             PATH='$(CURDIR)/$(BUILD)/bin:$(PATH)'
 
-test: all $(CTESTS) $(ABI_SO) $(BROKEN_SO) asan
+test: all $(CTESTS) $(ABI_SO) $(BROKEN_SO) $(SCALAR_SO) asan
 	$(TEST_ENV) prove -j2 $(BUILD)/tests/core tests/lua tests/plugins tests/sweep
 	$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  prove -j2 $(ASAN_DIR)/tests/core
