@@ -13,6 +13,15 @@ end
 
 function M.rm(dir) os.execute("rm -rf '" .. dir .. "'") end
 
+-- The whole file as a string (binary), or nil when it cannot be opened.
+function M.slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
 -- The build directory the tests run against ($LAMINA_TEST_BUILD, or build/),
 -- as an absolute path.
 function M.build()

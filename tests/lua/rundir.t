@@ -10,13 +10,7 @@ local abi = build .. "/tests/abi"
 tap.plan(37)
 
 local sh = tap.sh
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = require("shell").slurp
 local function spit(path, s)
   local f = assert(io.open(path, "w"))
   f:write(s)

@@ -8,22 +8,16 @@
 -- events, every port and the full checkpoint (v, g_e, g_i, delay ring,
 -- STDP-changed weights and traces).  Tolerance: none (bitwise).
 local tap = require "tap"
+local shell = require "shell"
 tap.plan(8)
 
-local build = os.getenv("LAMINA_TEST_BUILD") or "build"
+local build = shell.build()
 local lamina = build .. "/bin/lamina"
 local scalar = build .. "/tests/scalar"
-local tmp = os.tmpname()
-os.remove(tmp)
-os.execute("mkdir -p " .. tmp)
-
--- Output and exit status (LuaJIT's close() does not return the status).
+local tmp = shell.tmpdir("lifscalar")
 local function sh(cmd)
-  local p = io.popen(cmd .. " 2>&1; echo \"exit=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local body, rc = out:match("^(.-)exit=(%d+)%s*$")
-  return body or out, rc == "0"
+  local out, status = tap.sh(cmd)
+  return out, status == 0
 end
 
 -- Both builds are what the test thinks they are.
@@ -78,16 +72,9 @@ tap.ok(a and a > 1000 and b > 1000 and c > 100,
   string.format("all three networks fire (spikes: CUBA %s, COBA %s, STDP %s)", tostring(a), tostring(b), tostring(c)))
 tap.is(out_s, out_v, "same spike counts from both builds")
 
-local function slurp(p)
-  local h = io.open(p, "rb")
-  if not h then return nil end
-  local s = h:read("*a")
-  h:close()
-  return s
-end
-local bv, bs = slurp(tmp .. "/vec.npz"), slurp(tmp .. "/scalar.npz")
+local bv, bs = shell.slurp(tmp .. "/vec.npz"), shell.slurp(tmp .. "/scalar.npz")
 tap.ok(bv and #bv > 100000, "the regular build's archive was written (" .. (bv and #bv or 0) .. " bytes)")
 tap.ok(bv ~= nil and bv == bs, "scalar and vector builds: identical spikes, v and checkpoints, byte for byte")
 
-os.execute("rm -rf " .. tmp)
-os.exit(tap.failed == 0 and 0 or 1)
+shell.rm(tmp)
+tap.done()

@@ -12,13 +12,7 @@ function M.sh(cmd)
   return (out:gsub("status=%d+%s*$", "")), status
 end
 M.point = M.sh("pwd"):gsub("%s+$", "") .. "/tests/sweep/point.lua"
-function M.slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+M.slurp = require("shell").slurp
 function M.spit(path, s)
   local f = assert(io.open(path, "w"))
   f:write(s)
