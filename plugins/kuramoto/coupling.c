@@ -151,38 +151,45 @@ static inline kur_v2 pair(const double *z, int64_t j) {
 
 /* A CSR row: four independent accumulators (edge e into e mod 4, then
  * (a0 + a1) + (a2 + a3)), so the adds of a row do not wait on each other;
- * a fixed order, so the result is bit-reproducible. */
-static inline __attribute__((always_inline)) kur_v2
-csr_row(const double *w, const int32_t *col, int64_t m, const double *z) {
-#define W(e) (w ? w[e] * pair(z, col[e]) : pair(z, col[e]))
-  kur_v2 a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0;
-  int64_t e = 0;
-  for (; e + 4 <= m; e += 4) {
-    a0 += W(e);
-    a1 += W(e + 1);
-    a2 += W(e + 2);
-    a3 += W(e + 3);
+ * a fixed order, so the result is bit-reproducible.  Written once for
+ * 32-bit and once for 16-bit column indices (the same sums). */
+#define KUR_CSR_ROW(NAME, IDX)                                                 \
+  static inline __attribute__((always_inline)) kur_v2 NAME(                    \
+      const double *w, const IDX *col, int64_t m, const double *z) {           \
+    kur_v2 a0 = {0, 0}, a1 = a0, a2 = a0, a3 = a0;                             \
+    int64_t e = 0;                                                             \
+    for (; e + 4 <= m; e += 4) {                                               \
+      a0 += KUR_W(e);                                                          \
+      a1 += KUR_W(e + 1);                                                      \
+      a2 += KUR_W(e + 2);                                                      \
+      a3 += KUR_W(e + 3);                                                      \
+    }                                                                          \
+    for (; e < m; e++)                                                         \
+      a0 += KUR_W(e);                                                          \
+    return (a0 + a1) + (a2 + a3);                                              \
   }
-  for (; e < m; e++)
-    a0 += W(e);
-  return (a0 + a1) + (a2 + a3);
-#undef W
-}
+#define KUR_W(e) (w ? w[e] * pair(z, col[e]) : pair(z, col[e]))
+KUR_CSR_ROW(csr_row, int32_t)
+KUR_CSR_ROW(csr_row16, uint16_t)
+#undef KUR_W
+#undef KUR_CSR_ROW
 
 /* The sparse field; an unweighted graph (every weight wval) skips the
  * weight stream, two thirds of the bytes per edge, and scales each row's
- * sum once. */
+ * sum once.  col16, when set, replaces col. */
 KUR_CLONES static void csr_field(int64_t n, const int64_t *rowptr,
-                                 const int32_t *col, const double *w,
-                                 int wsame, double wval, const double *z,
-                                 double *fre, double *fim) {
+                                 const int32_t *col, const uint16_t *col16,
+                                 const double *w, int wsame, double wval,
+                                 const double *z, double *fre, double *fim) {
   for (int64_t i = 0; i < n; i++) {
     const int64_t e0 = rowptr[i], m = rowptr[i + 1] - e0;
-    kur_v2 a;
+    kur_v2 a; /* constant NULL weights: the row loops read no w */
     if (wsame)
-      a = wval * csr_row(NULL, col + e0, m, z);
+      a = wval * (col16 ? csr_row16(NULL, col16 + e0, m, z)
+                        : csr_row(NULL, col + e0, m, z));
     else
-      a = csr_row(w + e0, col + e0, m, z);
+      a = col16 ? csr_row16(w + e0, col16 + e0, m, z)
+                : csr_row(w + e0, col + e0, m, z);
     fre[i] = a[0];
     fim[i] = a[1];
   }
@@ -202,8 +209,8 @@ static void net_plain(kphase *p, const double *xc, const double *xs,
       }
       z = p->zp;
     }
-    csr_field(n, p->rowptr, p->col, p->w, p->wsame, p->wval, z, p->fre,
-              p->fim);
+    csr_field(n, p->rowptr, p->col, p->col16, p->w, p->wsame, p->wval, z,
+              p->fre, p->fim);
     return;
   }
   for (int64_t i = 0; i < n; i++) {
@@ -404,6 +411,14 @@ int kur__phase_layout(kphase *p, lam_model_ctx *ctx) {
   for (int64_t e = 1; p->wsame && e < p->nnz; e++)
     p->wsame = p->w[e] == p->w[0];
   p->wval = p->wsame ? p->w[0] : 0.0;
+  /* 16-bit copy of the column indices (no error when it cannot be had:
+   * the 32-bit ones serve). */
+  kur__api->free(p->col16);
+  p->col16 = NULL;
+  if (p->rowptr && p->nnz > 0 && n <= (int64_t)UINT16_MAX + 1 &&
+      (p->col16 = kur__api->alloc((size_t)p->nnz * sizeof *p->col16)))
+    for (int64_t e = 0; e < p->nnz; e++)
+      p->col16[e] = (uint16_t)p->col[e];
   const int want = p->cpl == CPL_DENSE && p->edelay && !p->lc &&
                    p->maxd > 0 && p->maxd <= UINT16_MAX;
   uint16_t *dt = want ? kur__alloc(ctx, n * n, sizeof *dt) : NULL;

@@ -144,7 +144,7 @@ void kur__phase_destroy(void *self, lam_model_ctx *ctx) {
   kphase *p = self;
   if (!p)
     return;
-  void *owned[] = {p->omega, p->w, p->rowptr, p->col, p->lc, p->ls,
+  void *owned[] = {p->omega, p->w, p->rowptr, p->col, p->col16, p->lc, p->ls,
                    p->edelay, p->wt, p->dt, p->zp, p->scale, p->hc, p->hs,
                    p->hz, p->c, p->s,
                    p->fre, p->fim, p->yt, p->k1, p->k2, p->k3, p->k4,

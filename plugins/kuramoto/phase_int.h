@@ -51,6 +51,11 @@ typedef struct {
   double *w;
   int64_t *rowptr;
   int32_t *col;
+  /* Sparse with n <= 65536: col as 16-bit indices, read by the plain CSR
+   * field instead of col (10 bytes per weighted edge instead of 12, 2
+   * instead of 4 unweighted); NULL otherwise or if it could not be
+   * allocated (col is then read). */
+  uint16_t *col16;
   int64_t nnz;
   double *lc, *ls;  /* per-edge cos/sin of the lag, or NULL */
   int32_t *edelay;  /* per-edge delays (model steps), or NULL */

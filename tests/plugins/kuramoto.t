@@ -8,7 +8,7 @@
 local tap = require "tap"
 local lam = require "lamina"
 local buf = lam.buf
-tap.plan(62)
+tap.plan(64)
 
 local PI = math.pi
 
@@ -445,7 +445,9 @@ end
 -- ---------------------------------------------------------------------
 do
   local function ref_run(n, om, th, field, steps, dt)
-    th = { unpack(th) }
+    local copy = {}
+    for i = 1, n do copy[i] = th[i] end
+    th = copy
     for _ = 1, steps do
       local fre, fim = field(th)
       local nt = {}
@@ -526,6 +528,49 @@ do
   tap.ok(maxdiff(run("sparse", function(o) o:call("set_csr", indptr, idx, same) end),
     run("dense", function(o) o:call("set_weights", dense) end)) <= 1e-12,
     "unweighted CSR (one weight factored out) equals dense (1e-12, 100 Heun steps)")
+  -- Column indices are read as 16 bits up to n = 65536 and as 32 bits
+  -- above: at both sizes, edges to the last oscillator n - 1 (65535 fits
+  -- 16 bits, 65536 does not) against the Lua reference, 5 steps, 1e-12.
+  for _, big in ipairs { 65536, 65537 } do
+    local r = lcg(big)
+    local bp, bi, bw, rows = { 0 }, {}, {}, {}
+    for i = 0, big - 1 do
+      local set = {}
+      for _, j in ipairs { (i + 1) % big, (i + math.floor(big / 2)) % big, big - 1 } do
+        if j ~= i then set[j] = true end
+      end
+      local cols = {}
+      for j in pairs(set) do cols[#cols + 1] = j end
+      table.sort(cols)
+      rows[i + 1] = {}
+      for _, j in ipairs(cols) do
+        bi[#bi + 1], bw[#bw + 1] = j, 0.5 + r()
+        rows[i + 1][#rows[i + 1] + 1] = { j + 1, bw[#bw] }
+      end
+      bp[#bp + 1] = #bi
+    end
+    local bom, bth = {}, {}
+    for i = 1, big do bom[i], bth[i] = r() - 0.5, 2 * PI * r() end
+    local bsim, bosc = model({ n = big, k = 1.3, coupling = "sparse", norm = "none", integrator = "euler" })
+    bosc:call("set_omega", bom)
+    bosc:call("set_csr", bp, bi, bw)
+    bsim:set("osc.phases", bth)
+    bsim:run(0.05)
+    local bwant = ref_run(big, bom, bth, function(th)
+      local re, im = {}, {}
+      for i = 1, big do
+        local a, b = 0, 0
+        for _, e in ipairs(rows[i]) do
+          a, b = a + 1.3 * e[2] * math.cos(th[e[1]]), b + 1.3 * e[2] * math.sin(th[e[1]])
+        end
+        re[i], im[i] = a, b
+      end
+      return re, im
+    end, 5, 0.01)
+    tap.ok(maxdiff(values(bsim:port("osc.phases")), bwant) <= 1e-12,
+      string.format("weighted CSR, n = %d (%s-bit column indices), edges to oscillator n - 1: Lua reference (1e-12)",
+        big, big <= 65536 and "16" or "32"))
+  end
 end
 
 -- ---------------------------------------------------------------------
