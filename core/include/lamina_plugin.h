@@ -488,6 +488,24 @@ static inline void *lam_plugin_alloc(const lam_host_api *api, lam_model_ctx *ctx
   if (!p) api->set_error(ctx->host, "out of memory (%lld x %zu bytes)", (long long)n, size);
   return p;
 }
+
+/* A checkpoint buffer for save_state: a new contiguous 1-d u8 buffer of
+ * `bytes` bytes (zeroed, owned by the caller until it is handed to the
+ * host through *out), or NULL after setting "out of memory for a N-byte
+ * state" (or "state too large" when bytes does not fit the shape). */
+static inline lam_buf *lam_plugin_state_new(const lam_host_api *api, lam_model_ctx *ctx,
+                                            size_t bytes) {
+  if (bytes > (size_t)INT64_MAX) {
+    api->set_error(ctx->host, "state too large (%zu bytes)", bytes);
+    return NULL;
+  }
+  int64_t len = (int64_t)bytes;
+  lam_buf *b = api->buf_new(LAM_U8, 1, &len);
+  if (b && (b->data || len == 0)) return b;
+  if (b) api->buf_free(b);
+  api->set_error(ctx->host, "out of memory for a %lld-byte state", (long long)len);
+  return NULL;
+}
 #endif /* LAM_CDEF_GEN */
 
 #ifdef __cplusplus

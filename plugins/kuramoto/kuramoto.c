@@ -206,13 +206,9 @@ unsigned char *kur__state_new(lam_model_ctx *ctx, uint32_t tag, int64_t n,
   h.tag = tag;
   h.n = n;
   h.payload = payload;
-  int64_t len = (int64_t)(sizeof h + payload);
-  lam_buf *b = kur__api->buf_new(LAM_U8, 1, &len);
-  if (!b) {
-    kur__api->set_error(ctx->host, "out of memory for a %lld-byte state",
-                        (long long)len);
+  lam_buf *b = lam_plugin_state_new(kur__api, ctx, sizeof h + payload);
+  if (!b)
     return NULL;
-  }
   memcpy(b->data, &h, sizeof h);
   *out = b;
   return (unsigned char *)b->data + sizeof h;

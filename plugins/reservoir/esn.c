@@ -1051,12 +1051,9 @@ static int esn_save(void *self, lam_model_ctx *ctx, lam_buf **out) {
   size_t k = chunks(p, &s, c), total = sizeof(esn_header);
   for (size_t i = 0; i < k; i++)
     total += c[i].bytes;
-  int64_t shape[1] = {(int64_t)total};
-  lam_buf *b = resv__api->buf_new(LAM_U8, 1, shape);
-  if (!b) {
-    resv__api->set_error(ctx->host, "out of memory for the checkpoint");
+  lam_buf *b = lam_plugin_state_new(resv__api, ctx, total);
+  if (!b)
     return LAM_ENOMEM;
-  }
   esn_header h;
   memset(&h, 0, sizeof h);
   memcpy(h.magic, esn_magic, sizeof h.magic);

@@ -29,15 +29,10 @@ int spk__state_save(lam_model_ctx *ctx, const char *magic, const void *head,
                     lam_buf **out) {
   if (k == 0) /* the chunk list could not be made; the error is set */
     return LAM_EINVAL;
-  int64_t shape[1] = {(int64_t)(head_size + chunk_bytes(c, k))};
-  lam_buf *b = resv__api->buf_new(LAM_U8, 1, shape);
-  if (!b || !b->data) {
-    if (b)
-      resv__api->buf_free(b);
-    resv__api->set_error(ctx->host, "out of memory for a %lld-byte state",
-                         (long long)shape[0]);
+  lam_buf *b = lam_plugin_state_new(resv__api, ctx,
+                                    head_size + chunk_bytes(c, k));
+  if (!b)
     return LAM_ENOMEM;
-  }
   unsigned char *w = b->data;
   memcpy(w, head, head_size);
   memcpy(w, magic, SPK_MAGIC);

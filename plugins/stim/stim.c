@@ -70,19 +70,13 @@ unsigned char *stim__state_new(lam_model_ctx *ctx, uint32_t tag,
   h.tag = tag;
   h.channels = channels;
   h.payload = payload;
-  if (payload > (size_t)INT64_MAX - sizeof h) {
+  if (payload > SIZE_MAX - sizeof h) {
     stim__api->set_error(ctx->host, "state too large");
     return NULL;
   }
-  int64_t shape[1] = {(int64_t)(sizeof h + payload)};
-  lam_buf *b = stim__api->buf_new(LAM_U8, 1, shape);
-  if (!b || !b->data) {
-    if (b)
-      stim__api->buf_free(b);
-    stim__api->set_error(ctx->host, "out of memory for a %lld-byte state",
-                         (long long)shape[0]);
+  lam_buf *b = lam_plugin_state_new(stim__api, ctx, sizeof h + payload);
+  if (!b)
     return NULL;
-  }
   memcpy(b->data, &h, sizeof h);
   *out = b;
   return (unsigned char *)b->data + sizeof h;
