@@ -930,7 +930,8 @@ SMALL_METHODS(w_in, win, 2, p->nin, "W_in [units, inputs]")
 SMALL_METHODS(w_fb, wfb, 2, p->nout, "W_fb [units, outputs]")
 SMALL_METHODS(bias, bias, 1, 1, "bias [units]")
 
-/* spectral_radius(): [current radius of W, radius before the scaling]. */
+/* spectral_radius(): [current radius of W, radius before the scaling,
+ * 1 if the estimate converged else 0 (also logged as a warning)]. */
 static int m_spectral_radius(void *self, lam_model_ctx *ctx,
                              lam_buf *const *in, int32_t n_in, lam_buf **out) {
   esn *p = self;
@@ -941,12 +942,18 @@ static int m_spectral_radius(void *self, lam_model_ctx *ctx,
   int rc = esn__spectral_radius(ctx, &p->w, &rho, &conv);
   if (rc != LAM_OK)
     return rc;
-  int64_t shape[1] = {2};
+  if (!conv)
+    resv__api->log(ctx->host, LAM_LOG_WARN,
+                   "spectral_radius(): the estimate %.6g did not reach the "
+                   "1e-9 residual (many eigenvalues of nearly the largest "
+                   "modulus, e.g. an orthogonal W)", rho);
+  int64_t shape[1] = {3};
   lam_buf *o = new_out(ctx, 1, shape);
   if (!o)
     return LAM_ENOMEM;
   ((double *)o->data)[0] = rho;
   ((double *)o->data)[1] = p->rho0;
+  ((double *)o->data)[2] = conv ? 1.0 : 0.0;
   *out = o;
   return LAM_OK;
 }
@@ -990,7 +997,8 @@ static const lam_method_def methods[] = {
     {"get_bias", "get_bias() -> b [units] (unscaled)", m_get_bias},
     {"set_bias", "set_bias(b [units])", m_set_bias},
     {"spectral_radius", "spectral_radius() -> [rho(W) now, rho before the "
-                        "create-time scaling]", m_spectral_radius},
+                        "create-time scaling, 1 if the estimate converged "
+                        "else 0]", m_spectral_radius},
     {"activation", "activation(R) -> f(R) elementwise (any shape, f64), "
                    "computed as in the step", m_activation},
     {NULL, NULL, NULL}};

@@ -8,6 +8,19 @@
 
 #include "reservoir_int.h"
 
+/* Vectorised elementwise loops, one clone per instruction set picked at
+ * load time.  Only for code whose operations do not depend on the vector
+ * width (elementwise, or lanes fixed in the source), so that every clone
+ * gives the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define ESN_VEC                                                                \
+  __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic",      \
+                          "no-trapping-math"),                               \
+                 target_clones("avx512f", "avx2", "default")))
+#else
+#define ESN_VEC
+#endif
+
 /* The recurrent matrix in float64 (the master copy; the float32 path keeps
  * a converted copy next to it).  Either dense (w: n x n, row-major) or CSR
  * (rowptr[n+1], col[nnz] sorted ascending within each row, val[nnz]).

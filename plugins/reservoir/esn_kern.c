@@ -59,14 +59,6 @@
 
 #include "esn_int.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define ESN_VEC                                                                \
-  __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic",      \
-                          "no-trapping-math"),                               \
-                 target_clones("avx512f", "avx2", "default")))
-#else
-#define ESN_VEC
-#endif
 
 /* Cephes tanh.c, |x| <= 0.625: tanh x = x + x s P(s)/Q(s). */
 static const double tp0 = -9.64399179425052238628e-1,

@@ -276,7 +276,10 @@ int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
   esn__mat_split(m, s->dale ? s->n_exc : n);
   double r0 = 0;
   int conv = 0;
-  int rc = esn__spectral_radius(ctx, m, &r0, &conv);
+  /* the fast row kernels for the estimate; remade after the scaling */
+  int rc = esn__mat_index16(ctx, m);
+  if (rc == LAM_OK)
+    rc = esn__spectral_radius(ctx, m, &r0, &conv);
   if (rc != LAM_OK) {
     esn__mat_free(m);
     return rc;

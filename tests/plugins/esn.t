@@ -9,7 +9,7 @@
 -- tolerance is stated in its test name.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(44)
+tap.plan(45)
 
 local function esn(params, seed)
   local sim = lam.sim { dt = 1, seed = seed or 1 }
@@ -130,7 +130,14 @@ do
   got, want = known(300, "sparse")
   tap.near(got, want, 1e-6, "spectral radius, CSR N = 300 (restarted Arnoldi, m = 64): to 1e-6")
   local m = esn({ units = 200, density = 0.1, dale = true, spectral_radius = 0.7 }, 9)
-  tap.near(m:call("spectral_radius"):get(1), 0.7, 1e-6, "created W has the requested spectral radius (Dale, outlier eigenvalue) to 1e-6")
+  local sr = m:call("spectral_radius")
+  tap.ok(math.abs(sr:get(1) - 0.7) <= 1e-6 and sr:get(3) == 1,
+    "created W has the requested spectral radius (Dale, outlier eigenvalue) to 1e-6; estimate converged")
+  -- orthogonal W, N = 300 > 64: every eigenvalue has modulus 0.9, so
+  -- restarted Arnoldi cannot isolate one; the method says so (flag 0).
+  local o = esn({ units = 300, density = 1, weights = "orthogonal", spectral_radius = 0.9 }, 3):call("spectral_radius")
+  tap.ok(o:get(3) == 0 and o:get(1) <= 0.9 + 1e-12 and o:get(2) == 1,
+    string.format("orthogonal W: estimate %.4f flagged as not converged (a lower bound of 0.9); rho before scaling exactly 1", o:get(1)))
 end
 
 -- ---------------------------------------------------------------------

@@ -8,7 +8,7 @@
 -- input.  Tolerance 1e-12: the two passes sum a row in different orders.
 -- A 16-bit copy used past 65536 truncates column 65536 to 0: with the
 -- bound moved to 65537 this test saw a difference of 0.54.  Seed 2: its
--- spectral-radius estimate converges in ~3 s.
+-- spectral-radius estimate converges in ~2 s.
 local tap = require "tap"
 local lam = require "lamina"
 tap.plan(2)
