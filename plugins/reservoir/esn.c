@@ -885,6 +885,129 @@ static int m_set_w(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   return rc;
 }
 
+/* set_w_csr(indptr [units + 1], indices [nnz], values [nnz]): W from a
+ * CSR matrix (0-based, columns strictly increasing within each row, as
+ * scipy's canonical format), so that a large sparse W never has to exist
+ * densely.  Every check names the argument and the index. */
+static int m_set_w_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                       int32_t n_in, lam_buf **out) {
+  esn *p = self;
+  const int64_t n = p->n;
+  if (n_in != 3) {
+    resv__api->set_error(ctx->host, "set_w_csr: expected 3 arguments "
+                         "(indptr, indices, values), got %d", (int)n_in);
+    return LAM_EINVAL;
+  }
+  int64_t dp[1] = {n + 1}, di[1] = {-1}, dv[1] = {-1};
+  const double *ip = arg(ctx, "set_w_csr", "indptr", in[0], 1, dp);
+  const double *ix = ip ? arg(ctx, "set_w_csr", "indices", in[1], 1, di) : NULL;
+  const double *vv = ix ? arg(ctx, "set_w_csr", "values", in[2], 1, dv) : NULL;
+  if (!vv)
+    return LAM_EINVAL;
+  const int64_t nnz = di[0];
+  if (dv[0] != nnz || ip[n] != (double)nnz) {
+    resv__api->set_error(ctx->host, "set_w_csr: indptr[%lld] = %g, indices "
+                         "has %lld entries and values %lld; expected all "
+                         "three equal (the number of nonzeros)",
+                         (long long)n, ip[n], (long long)nnz, (long long)dv[0]);
+    return LAM_EINVAL;
+  }
+  for (int64_t i = 0; i <= n; i++) {
+    const double x = ip[i];
+    if (x != floor(x) || (i == 0 && x != 0) || (i > 0 && x < ip[i - 1])) {
+      resv__api->set_error(ctx->host, "set_w_csr: indptr[%lld] = %g; "
+                           "expected integers from 0 rising to %lld",
+                           (long long)i, x, (long long)nnz);
+      return LAM_EINVAL;
+    }
+  }
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t k = (int64_t)ip[i]; k < (int64_t)ip[i + 1]; k++) {
+      const double c = ix[k], v = vv[k];
+      if (c != floor(c) || c < 0 || c >= (double)n ||
+          (k > (int64_t)ip[i] && c <= ix[k - 1])) {
+        resv__api->set_error(ctx->host, "set_w_csr: indices[%lld] = %g (row "
+                             "%lld); expected an integer in [0, %lld), "
+                             "increasing within the row", (long long)k, c,
+                             (long long)i, (long long)n);
+        return LAM_EINVAL;
+      }
+      if (!isfinite(v)) {
+        resv__api->set_error(ctx->host, "set_w_csr: values[%lld] = %g; "
+                             "expected a finite number", (long long)k, v);
+        return LAM_EINVAL;
+      }
+      if (p->dale && (((int64_t)c < p->nexc && v < 0) ||
+                      ((int64_t)c >= p->nexc && v > 0))) {
+        resv__api->set_error(ctx->host, "set_w_csr: values[%lld] = %g "
+                             "(row %lld, column %lld) breaks Dale's law "
+                             "(the column is %s)", (long long)k, v,
+                             (long long)i, (long long)c,
+                             (int64_t)c < p->nexc ? "excitatory"
+                                                  : "inhibitory");
+        return LAM_EINVAL;
+      }
+    }
+  int64_t *rp = resv__alloc(ctx, n + 1, sizeof *rp);
+  int32_t *col = resv__alloc(ctx, nnz, sizeof *col);
+  double *val = resv__alloc(ctx, nnz, sizeof *val);
+  if (!rp || !col || !val) {
+    resv__api->free(rp);
+    resv__api->free(col);
+    resv__api->free(val);
+    return LAM_ENOMEM;
+  }
+  for (int64_t i = 0; i <= n; i++)
+    rp[i] = (int64_t)ip[i];
+  for (int64_t k = 0; k < nnz; k++) {
+    col[k] = (int32_t)ix[k];
+    val[k] = vv[k];
+  }
+  int rc = esn__mat_set_csr(ctx, &p->w, rp, col, val, nnz, p->nexc);
+  if (rc == LAM_OK)
+    rc = sync_f32(p, ctx);
+  return rc;
+}
+
+/* get_w_coo() -> [nnz, 3]: (row, column, value) of every stored entry of
+ * W, row by row, columns increasing (0-based; indices as exact f64). */
+static int m_get_w_coo(void *self, lam_model_ctx *ctx, lam_buf *const *in,
+                       int32_t n_in, lam_buf **out) {
+  esn *p = self;
+  if (no_args(ctx, "get_w_coo", n_in) != LAM_OK)
+    return LAM_EINVAL;
+  const esn_mat *m = &p->w;
+  const int64_t n = m->n;
+  int64_t nnz = 0;
+  if (m->dense) {
+    for (int64_t k = 0; k < n * n; k++)
+      nnz += m->w[k] != 0.0;
+  } else {
+    nnz = m->nnz;
+  }
+  int64_t shape[2] = {nnz, 3};
+  lam_buf *o = new_out(ctx, 2, shape);
+  if (!o)
+    return LAM_ENOMEM;
+  double *t = o->data;
+  for (int64_t i = 0; i < n; i++) {
+    if (m->dense) {
+      for (int64_t j = 0; j < n; j++)
+        if (m->w[i * n + j] != 0.0) {
+          t[0] = (double)i, t[1] = (double)j, t[2] = m->w[i * n + j];
+          t += 3;
+        }
+    } else {
+      for (int64_t k = m->rowptr[i]; k < m->rowptr[i + 1]; k++) {
+        t[0] = (double)i, t[1] = (double)m->col[k], t[2] = m->val[k];
+        t += 3;
+      }
+    }
+  }
+  *out = o;
+  return LAM_OK;
+}
+
 /* get/set of the small dense matrices: W_in [units, inputs], W_fb
  * [units, outputs], bias [units]. */
 static int get_small(lam_model_ctx *ctx, const double *src, int32_t nd,
@@ -990,6 +1113,11 @@ static const lam_method_def methods[] = {
     {"get_w", "get_w() -> W [units, units] (dense copy)", m_get_w},
     {"set_w", "set_w(W [units, units]): replace W (sparse storage keeps its "
               "nonzeros); no rescaling", m_set_w},
+    {"set_w_csr", "set_w_csr(indptr [units+1], indices [nnz], values [nnz]):"
+                  " replace W by a CSR matrix (0-based, columns increasing "
+                  "within a row); no rescaling", m_set_w_csr},
+    {"get_w_coo", "get_w_coo() -> [nnz, 3]: (row, column, value) of W's "
+                  "stored entries, 0-based", m_get_w_coo},
     {"get_w_in", "get_w_in() -> W_in [units, inputs] (unscaled)", m_get_w_in},
     {"set_w_in", "set_w_in(W_in [units, inputs])", m_set_w_in},
     {"get_w_fb", "get_w_fb() -> W_fb [units, outputs] (unscaled)", m_get_w_fb},

@@ -132,3 +132,10 @@ int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,
                        int64_t n_exc);
 /* Writes m as dense n x n row-major into w. */
 void esn__mat_get_dense(const esn_mat *m, double *w);
+/* Replaces W by the CSR matrix (rowptr [n + 1], col [nnz] sorted within
+ * each row, val [nnz]; validated by the caller).  Takes ownership of the
+ * three arrays in every case (they are freed when dense storage copies
+ * them or on failure).  Sparse storage adopts the pattern; n_exc as in
+ * esn__mat_set_dense.  LAM_ENOMEM with nothing changed on failure. */
+int esn__mat_set_csr(lam_model_ctx *ctx, esn_mat *m, int64_t *rowptr,
+                     int32_t *col, double *val, int64_t nnz, int64_t n_exc);

@@ -274,11 +274,14 @@ int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
   cols = NULL;
   mark = NULL;
   esn__mat_split(m, s->dale ? s->n_exc : n);
-  double r0 = 0;
-  int conv = 0;
-  /* the fast row kernels for the estimate; remade after the scaling */
+  double r0 = NAN;
+  int conv = 1;
+  /* the fast row kernels for the estimate; remade after the scaling.
+   * spectral_radius = 0 zeroes W whatever its radius, so the estimate
+   * (most of the creation time of a large W) is skipped: the way to
+   * create a reservoir whose W comes from set_w_csr. */
   int rc = esn__mat_index16(ctx, m);
-  if (rc == LAM_OK)
+  if (rc == LAM_OK && s->rho > 0)
     rc = esn__spectral_radius(ctx, m, &r0, &conv);
   if (rc != LAM_OK) {
     esn__mat_free(m);
@@ -336,6 +339,48 @@ void esn__mat_get_dense(const esn_mat *m, double *w) {
   for (int64_t i = 0; i < n; i++)
     for (int64_t k = m->rowptr[i]; k < m->rowptr[i + 1]; k++)
       w[i * n + m->col[k]] = m->val[k];
+}
+
+int esn__mat_set_csr(lam_model_ctx *ctx, esn_mat *m, int64_t *rowptr,
+                     int32_t *col, double *val, int64_t nnz, int64_t n_exc) {
+  if (m->dense) {
+    const int64_t n = m->n;
+    memset(m->w, 0, (size_t)(n * n) * sizeof *m->w);
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t k = rowptr[i]; k < rowptr[i + 1]; k++)
+        m->w[i * n + col[k]] = val[k];
+    resv__api->free(rowptr);
+    resv__api->free(col);
+    resv__api->free(val);
+    return LAM_OK;
+  }
+  esn_mat old = *m;
+  m->rowptr = rowptr;
+  m->col = col;
+  m->val = val;
+  m->nnz = nnz;
+  m->split = resv__alloc(ctx, m->n, sizeof *m->split);
+  /* esn__mat_index16 frees the old 16-bit copies; keep them apart so a
+   * failure can put the old matrix back whole. */
+  m->col16 = NULL, m->sval = NULL, m->scol = NULL;
+  m->soff = m->slen = m->sexc = m->srow = NULL;
+  int rc = m->split ? LAM_OK : LAM_ENOMEM;
+  if (rc == LAM_OK) {
+    esn__mat_split(m, n_exc);
+    rc = esn__mat_index16(ctx, m);
+  }
+  esn_mat *drop = &old;
+  if (rc != LAM_OK) {
+    esn_mat failed = *m;
+    *m = old;
+    old = failed;
+  }
+  void *owned[] = {drop->rowptr, drop->col,  drop->val,  drop->split,
+                   drop->col16,  drop->sval, drop->scol, drop->soff,
+                   drop->slen,   drop->sexc, drop->srow};
+  for (size_t k = 0; k < sizeof owned / sizeof *owned; k++)
+    resv__api->free(owned[k]);
+  return rc;
 }
 
 int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,

@@ -9,7 +9,7 @@
 -- tolerance is stated in its test name.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(45)
+tap.plan(57)
 
 local function esn(params, seed)
   local sim = lam.sim { dt = 1, seed = seed or 1 }
@@ -377,6 +377,85 @@ do
   local W = lam.buf.new({ 20, 20 })
   W:set(0.5, 1, 20) -- positive weight in column 20, an inhibitory unit
   tap.raises(function() md:call("set_w", W) end, { "Dale", "inhibitory" }, "set_w breaking Dale's law refused")
+end
+
+-- ---------------------------------------------------------------------
+-- W from CSR (set_w_csr) and out as triplets (get_w_coo): the same W
+-- given dense or as CSR gives identical states (bitwise) in both storages;
+-- get_w_coo -> set_w_csr round-trips; a large ring W (units = 10^5,
+-- spectral_radius = 0: no estimate) follows x2 = tanh(0.5 x1[i+1]) to
+-- 1e-14 (the plugin's tanh is within 1.3 ulp, libm's 2: 4 ulp of 1).
+-- ---------------------------------------------------------------------
+do
+  local n, r = 60, lam.rng(31, 0, 1)
+  local W = lam.buf.new({ n, n })
+  local indptr, idx, vals = { 0 }, {}, {}
+  for i = 0, n - 1 do
+    for j = 0, n - 1 do
+      if r:uniform() < 0.15 then
+        local v = 0.3 * r:normal()
+        W:set(v, i + 1, j + 1)
+        idx[#idx + 1], vals[#vals + 1] = j, v
+      end
+    end
+    indptr[#indptr + 1] = #idx
+  end
+  local u = lam.data.memory_capacity_input { n = 80, seed = 4 }
+  for _, storage in ipairs { "sparse", "dense" } do
+    local P = { units = n, density = 0.1, storage = storage, bias_scaling = 0.2 }
+    local a, b = esn(P, 12), esn(P, 12)
+    a:call("set_w", W)
+    b:call("set_w_csr", indptr, idx, vals)
+    tap.ok(maxdiff(a:call("get_w"), b:call("get_w")) == 0 and
+      maxdiff(a:call("run", col(u)), b:call("run", col(u))) == 0,
+      storage .. ": set_w_csr gives the W and the states of set_w with the same matrix, bit for bit")
+  end
+  -- round trip through the triplets
+  local c = esn({ units = 200, density = 0.05, bias_scaling = 0.1 }, 21)
+  local coo = c:call("get_w_coo")
+  local ip, ix, vx, row = { 0 }, {}, {}, 0
+  for k = 1, coo:shape()[1] do
+    local i = coo:get(k, 1)
+    while row < i do ip[#ip + 1] = #ix; row = row + 1 end
+    ix[#ix + 1], vx[#vx + 1] = coo:get(k, 2), coo:get(k, 3)
+  end
+  while row < 200 do ip[#ip + 1] = #ix; row = row + 1 end
+  local d = esn({ units = 200, density = 0.3, bias_scaling = 0.1 }, 21)
+  d:call("set_w_csr", ip, ix, vx)
+  tap.ok(coo:shape()[1] > 1000 and maxdiff(c:call("get_w"), d:call("get_w")) == 0 and
+    maxdiff(c:call("run", col(u)), d:call("run", col(u))) == 0,
+    "get_w_coo -> set_w_csr into another W: same matrix and states (" .. coo:shape()[1] .. " nonzeros)")
+
+  -- units = 10^5: no dense W anywhere
+  local N = 100000
+  local big = esn({ units = N, density = 1e-5, spectral_radius = 0, leak = 1 }, 5)
+  local bp, bi, bv = { 0 }, {}, {}
+  for i = 0, N - 1 do bi[i + 1], bv[i + 1], bp[i + 2] = (i + 1) % N, 0.5, i + 1 end
+  big:call("set_w_csr", bp, bi, bv)
+  local X = big:call("run", lam.buf.from({ 1, 0 }):reshape_view({ 2, 1 }))
+  local win = big:call("get_w_in")
+  local px, pw, worst = X:ptr(), win:ptr(), 0
+  for i = 0, N - 1 do
+    local x1 = math.tanh(pw[i])
+    worst = math.max(worst, math.abs(px[i] - x1),
+      math.abs(px[N + i] - math.tanh(0.5 * math.tanh(pw[(i + 1) % N]))))
+  end
+  local sr = esn({ units = 50, density = 0.2, spectral_radius = 0 }, 5):call("spectral_radius")
+  tap.ok(worst <= 1e-14 and sr:get(1) == 0 and sr:get(2) ~= sr:get(2),
+    string.format("units = 1e5 ring from set_w_csr: x2 = tanh(0.5 x1[i+1]) to 1e-14 (max %.2g); " ..
+      "with spectral_radius = 0, W = 0 and the radius before scaling is not estimated (NaN)", worst))
+
+  -- refusals name the argument and the index
+  local e = esn({ units = 4, density = 0.5 }, 1)
+  tap.raises(function() e:call("set_w_csr", { 0, 1, 2, 3 }, { 0, 1, 2 }, { 1, 1, 1 }) end, { "indptr", "extent 4", "expected 5" }, "set_w_csr: indptr of the wrong length refused")
+  tap.raises(function() e:call("set_w_csr", { 0, 0, 0, 0, 0 }, {}) end, { "expected 3 arguments" }, "set_w_csr: two arguments refused")
+  tap.raises(function() e:call("set_w_csr", { 0, 1, 1, 1, 2 }, { 0, 4 }, { 1, 1 }) end, { "indices[1] = 4", "[0, 4)" }, "set_w_csr: column out of range refused")
+  tap.raises(function() e:call("set_w_csr", { 0, 2, 2, 2, 2 }, { 3, 1 }, { 1, 1 }) end, { "indices[1] = 1", "increasing" }, "set_w_csr: unsorted row refused")
+  tap.raises(function() e:call("set_w_csr", { 0, 1, 1, 1, 2 }, { 0, 1 }, { 1, 0 / 0 }) end, { "values[1]", "finite" }, "set_w_csr: NaN value refused")
+  tap.raises(function() e:call("set_w_csr", { 0, 1, 1, 1, 3 }, { 0, 1 }, { 1, 1 }) end, { "indptr[4] = 3", "nonzeros" }, "set_w_csr: nnz mismatch refused")
+  tap.raises(function() e:call("set_w_csr", { 0, 2, 1, 1, 2 }, { 0, 1 }, { 1, 1 }) end, { "indptr[2] = 1", "rising" }, "set_w_csr: falling indptr refused")
+  local dl = esn({ units = 10, density = 0.5, dale = true }, 1)
+  tap.raises(function() dl:call("set_w_csr", { 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 }, { 9 }, { 0.5 }) end, { "values[0]", "Dale", "inhibitory" }, "set_w_csr: sign against Dale's law refused")
 end
 
 tap.done()
