@@ -885,6 +885,33 @@ static int m_set_w(void *self, lam_model_ctx *ctx, lam_buf *const *in,
   return rc;
 }
 
+/* An index array of set_w_csr: contiguous, 1-d, f64 (integral values),
+ * i32 or i64 (scipy's index dtypes), read through idx_at. */
+static const lam_buf *idx_arg(lam_model_ctx *ctx, const char *what,
+                              const lam_buf *b, int64_t len) {
+  if (!b || b->ndim != 1 || !(b->flags & LAM_BUF_CONTIGUOUS) ||
+      (b->dtype != LAM_F64 && b->dtype != LAM_I32 && b->dtype != LAM_I64)) {
+    resv__api->set_error(ctx->host, "set_w_csr: %s must be a contiguous "
+                         "1-d f64, i32 or i64 buffer", what);
+    return NULL;
+  }
+  if (len >= 0 && b->shape[0] != len) {
+    resv__api->set_error(ctx->host, "set_w_csr: %s has extent %lld, "
+                         "expected %lld", what, (long long)b->shape[0],
+                         (long long)len);
+    return NULL;
+  }
+  return b;
+}
+
+static double idx_at(const lam_buf *b, int64_t k) {
+  switch (b->dtype) {
+  case LAM_I32: return ((const int32_t *)b->data)[k];
+  case LAM_I64: return (double)((const int64_t *)b->data)[k];
+  default: return ((const double *)b->data)[k];
+  }
+}
+
 /* set_w_csr(indptr [units + 1], indices [nnz], values [nnz]): W from a
  * CSR matrix (0-based, columns strictly increasing within each row, as
  * scipy's canonical format), so that a large sparse W never has to exist
@@ -898,34 +925,37 @@ static int m_set_w_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                          "(indptr, indices, values), got %d", (int)n_in);
     return LAM_EINVAL;
   }
-  int64_t dp[1] = {n + 1}, di[1] = {-1}, dv[1] = {-1};
-  const double *ip = arg(ctx, "set_w_csr", "indptr", in[0], 1, dp);
-  const double *ix = ip ? arg(ctx, "set_w_csr", "indices", in[1], 1, di) : NULL;
-  const double *vv = ix ? arg(ctx, "set_w_csr", "values", in[2], 1, dv) : NULL;
+  const lam_buf *bp = idx_arg(ctx, "indptr", in[0], n + 1);
+  const lam_buf *bi = bp ? idx_arg(ctx, "indices", in[1], -1) : NULL;
+  int64_t dv[1] = {-1};
+  const double *vv = bi ? arg(ctx, "set_w_csr", "values", in[2], 1, dv) : NULL;
   if (!vv)
     return LAM_EINVAL;
-  const int64_t nnz = di[0];
-  if (dv[0] != nnz || ip[n] != (double)nnz) {
+  const int64_t nnz = bi->shape[0];
+  const double last = idx_at(bp, n);
+  if (dv[0] != nnz || last != (double)nnz) {
     resv__api->set_error(ctx->host, "set_w_csr: indptr[%lld] = %g, indices "
                          "has %lld entries and values %lld; expected all "
                          "three equal (the number of nonzeros)",
-                         (long long)n, ip[n], (long long)nnz, (long long)dv[0]);
+                         (long long)n, last, (long long)nnz, (long long)dv[0]);
     return LAM_EINVAL;
   }
   for (int64_t i = 0; i <= n; i++) {
-    const double x = ip[i];
-    if (x != floor(x) || (i == 0 && x != 0) || (i > 0 && x < ip[i - 1])) {
+    const double x = idx_at(bp, i);
+    if (x != floor(x) || (i == 0 && x != 0) ||
+        (i > 0 && x < idx_at(bp, i - 1))) {
       resv__api->set_error(ctx->host, "set_w_csr: indptr[%lld] = %g; "
                            "expected integers from 0 rising to %lld",
                            (long long)i, x, (long long)nnz);
       return LAM_EINVAL;
     }
   }
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t k = (int64_t)ip[i]; k < (int64_t)ip[i + 1]; k++) {
-      const double c = ix[k], v = vv[k];
+  for (int64_t i = 0; i < n; i++) {
+    const int64_t k0 = (int64_t)idx_at(bp, i), k1 = (int64_t)idx_at(bp, i + 1);
+    for (int64_t k = k0; k < k1; k++) {
+      const double c = idx_at(bi, k), v = vv[k];
       if (c != floor(c) || c < 0 || c >= (double)n ||
-          (k > (int64_t)ip[i] && c <= ix[k - 1])) {
+          (k > k0 && c <= idx_at(bi, k - 1))) {
         resv__api->set_error(ctx->host, "set_w_csr: indices[%lld] = %g (row "
                              "%lld); expected an integer in [0, %lld), "
                              "increasing within the row", (long long)k, c,
@@ -948,6 +978,7 @@ static int m_set_w_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
         return LAM_EINVAL;
       }
     }
+  }
   int64_t *rp = resv__alloc(ctx, n + 1, sizeof *rp);
   int32_t *col = resv__alloc(ctx, nnz, sizeof *col);
   double *val = resv__alloc(ctx, nnz, sizeof *val);
@@ -958,9 +989,9 @@ static int m_set_w_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
     return LAM_ENOMEM;
   }
   for (int64_t i = 0; i <= n; i++)
-    rp[i] = (int64_t)ip[i];
+    rp[i] = (int64_t)idx_at(bp, i);
   for (int64_t k = 0; k < nnz; k++) {
-    col[k] = (int32_t)ix[k];
+    col[k] = (int32_t)idx_at(bi, k);
     val[k] = vv[k];
   }
   int rc = esn__mat_set_csr(ctx, &p->w, rp, col, val, nnz, p->nexc);
@@ -1113,9 +1144,10 @@ static const lam_method_def methods[] = {
     {"get_w", "get_w() -> W [units, units] (dense copy)", m_get_w},
     {"set_w", "set_w(W [units, units]): replace W (sparse storage keeps its "
               "nonzeros); no rescaling", m_set_w},
-    {"set_w_csr", "set_w_csr(indptr [units+1], indices [nnz], values [nnz]):"
-                  " replace W by a CSR matrix (0-based, columns increasing "
-                  "within a row); no rescaling", m_set_w_csr},
+    {"set_w_csr", "set_w_csr(indptr [units+1], indices [nnz] (f64, i32 or "
+                  "i64), values [nnz] f64): replace W by a CSR matrix "
+                  "(0-based, columns increasing within a row); no rescaling",
+     m_set_w_csr},
     {"get_w_coo", "get_w_coo() -> [nnz, 3]: (row, column, value) of W's "
                   "stored entries, 0-based", m_get_w_coo},
     {"get_w_in", "get_w_in() -> W_in [units, inputs] (unscaled)", m_get_w_in},

@@ -9,7 +9,7 @@
 -- tolerance is stated in its test name.
 local tap = require "tap"
 local lam = require "lamina"
-tap.plan(57)
+tap.plan(59)
 
 local function esn(params, seed)
   local sim = lam.sim { dt = 1, seed = seed or 1 }
@@ -410,6 +410,13 @@ do
       maxdiff(a:call("run", col(u)), b:call("run", col(u))) == 0,
       storage .. ": set_w_csr gives the W and the states of set_w with the same matrix, bit for bit")
   end
+  -- scipy's index dtypes: i32 indptr and i64 indices read like f64 ones
+  local a, b = esn({ units = n, density = 0.1 }, 12), esn({ units = n, density = 0.1 }, 12)
+  a:call("set_w_csr", indptr, idx, vals)
+  b:call("set_w_csr", lam.buf.from(indptr, "i32"), lam.buf.from(idx, "i64"), vals)
+  tap.ok(maxdiff(a:call("get_w"), b:call("get_w")) == 0, "set_w_csr: i32 / i64 index arrays give the same W as f64 ones")
+  tap.raises(function() b:call("set_w_csr", lam.buf.from(indptr, "f32"), idx, vals) end, { "indptr", "f64, i32 or i64" },
+    "set_w_csr: an f32 index array refused")
   -- round trip through the triplets
   local c = esn({ units = 200, density = 0.05, bias_scaling = 0.1 }, 21)
   local coo = c:call("get_w_coo")
