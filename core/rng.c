@@ -104,13 +104,18 @@ uint64_t lam_seed_derive(uint64_t seed, uint64_t a, uint64_t b) {
   return (uint64_t)h[2] | ((uint64_t)h[3] << 32);
 }
 
+/* The next block counter of r into c[0..1]: a 64-bit increment of
+ * ctr[0..1] (the index in ctr[2..3] never changes). */
+static inline void counter_next(const lam_rng *r, uint32_t c[2]) {
+  c[0] = r->ctr[0] + 1u;
+  c[1] = r->ctr[1] + (c[0] == 0);
+}
+
 uint32_t lam_rng_u32(lam_rng *r) {
   /* The range check also covers a corrupted `used`, so a bad state can
    * never read outside out[]. */
   if (r->used < 0 || r->used >= 4) {
-    /* Advance the 64-bit block counter in ctr[0..1]; the index in
-     * ctr[2..3] never changes. */
-    if (++r->ctr[0] == 0) r->ctr[1]++;
+    counter_next(r, r->ctr);
     lam_philox(r->ctr, r->key, r->out);
     r->used = 0;
   }
@@ -401,10 +406,10 @@ static void normal_each(lam_rng *r, int64_t n, double *out, int isa) {
         if (wl < LANES) memset(in, 0, sizeof in);
         for (int l = 0; l < wl; l++) {
           const lam_rng *s = &rc[lane_idx[l] = pend[g + l]];
-          /* The scalar counter step: 64-bit increment of ctr[0..1]. */
-          uint32_t c0 = s->ctr[0] + 1u;
-          in[0][l] = c0;
-          in[1][l] = s->ctr[1] + (c0 == 0);
+          uint32_t c[2]; /* lam_rng_u32's counter step */
+          counter_next(s, c);
+          in[0][l] = c[0];
+          in[1][l] = c[1];
           in[2][l] = s->ctr[2];
           in[3][l] = s->ctr[3];
           in[4][l] = s->key[0];

@@ -305,7 +305,7 @@ static const lam_plugin_desc desc = {
 LAM_PLUGIN_EXPORT const lam_plugin_desc *
 lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen) {
   /* dgemv is the last api function the plugin uses. */
-  const lam_host_api *api = lam_plugin_handshake(host, "kuramoto", LAM_API_NEEDED(dgemv), err, errlen);
+  const lam_host_api *api = lam_plugin_handshake(host, "kuramoto", LAM_API_NEEDED(rng_normal_each), err, errlen);
   if (!api) return NULL;
   kur__api = api;
   return &desc;

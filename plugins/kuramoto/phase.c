@@ -359,14 +359,9 @@ KUR_VEC static void substep(kphase *p, rhs_ctx *r, int integ, double noise, doub
     /* One draw per oscillator from its own stream; the batched call gives
      * the very normals (and stream states) of the per-stream loop, and
      * g * xi is the same product either way. */
-    if (LAM_API_HAS(kur__api, rng_normal_each)) {
-      kur__api->rng_normal_each(p->rng, n, eta);
-      for (int64_t i = 0; i < n; i++)
-        eta[i] *= g;
-    } else {
-      for (int64_t i = 0; i < n; i++)
-        eta[i] = g * kur__api->rng_normal(&p->rng[i]);
-    }
+    kur__api->rng_normal_each(p->rng, n, eta);
+    for (int64_t i = 0; i < n; i++)
+      eta[i] *= g;
   }
   double *tgt = p->inertia ? v : th; /* where the noise goes */
   if (integ == INT_EULER && !p->inertia) {

@@ -833,13 +833,18 @@ static int m_set_readout(void *self, lam_model_ctx *ctx, lam_buf *const *in,
 }
 
 /* Dale's law check on a dense candidate W. */
+/* A weight v in column j against Dale's law (when it is on). */
+static int breaks_dale(const esn *p, int64_t j, double v) {
+  return p->dale && ((j < p->nexc && v < 0) || (j >= p->nexc && v > 0));
+}
+
 static int check_dale(esn *p, lam_model_ctx *ctx, const double *w) {
   if (!p->dale)
     return LAM_OK;
   for (int64_t i = 0; i < p->n; i++)
     for (int64_t j = 0; j < p->n; j++) {
       double v = w[i * p->n + j];
-      if ((j < p->nexc && v < 0) || (j >= p->nexc && v > 0)) {
+      if (breaks_dale(p, j, v)) {
         resv__api->set_error(ctx->host, "set_w: W[%lld, %lld] = %g breaks "
                              "Dale's law (column %lld is %s)",
                              (long long)i + 1, (long long)j + 1, v,
@@ -967,8 +972,7 @@ static int m_set_w_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
                              "expected a finite number", (long long)k, v);
         return LAM_EINVAL;
       }
-      if (p->dale && (((int64_t)c < p->nexc && v < 0) ||
-                      ((int64_t)c >= p->nexc && v > 0))) {
+      if (breaks_dale(p, (int64_t)c, v)) {
         resv__api->set_error(ctx->host, "set_w_csr: values[%lld] = %g "
                              "(row %lld, column %lld) breaks Dale's law "
                              "(the column is %s)", (long long)k, v,

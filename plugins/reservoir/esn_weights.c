@@ -188,6 +188,8 @@ static int orthogonal(lam_model_ctx *ctx, int64_t n, double *q) {
   return LAM_OK;
 }
 
+/* W *= a, the sliced copy of the values too (the same products, so it
+ * stays a copy). */
 static void mat_scale(esn_mat *m, double a) {
   if (m->dense) {
     for (int64_t k = 0; k < m->n * m->n; k++)
@@ -195,6 +197,8 @@ static void mat_scale(esn_mat *m, double a) {
   } else {
     for (int64_t k = 0; k < m->nnz; k++)
       m->val[k] *= a;
+    for (int64_t k = 0; m->sval && k < m->soff[(m->n + 7) / 8]; k++)
+      m->sval[k] *= a;
   }
 }
 
@@ -276,8 +280,8 @@ int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
   esn__mat_split(m, s->dale ? s->n_exc : n);
   double r0 = NAN;
   int conv = 1;
-  /* the fast row kernels for the estimate; remade after the scaling.
-   * spectral_radius = 0 zeroes W whatever its radius, so the estimate
+  /* the fast row kernels for the estimate (and the step); mat_scale keeps
+   * their copy of the values in step.  spectral_radius = 0 zeroes W whatever its radius, so the estimate
    * (most of the creation time of a large W) is skipped: the way to
    * create a reservoir whose W comes from set_w_csr. */
   int rc = esn__mat_index16(ctx, m);
@@ -318,10 +322,7 @@ int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
     m->nnz = nnz;
     return LAM_OK;
   }
-  rc = esn__mat_index16(ctx, m);
-  if (rc != LAM_OK)
-    esn__mat_free(m);
-  return rc;
+  return LAM_OK;
 nomem:
   resv__api->free(cols);
   resv__api->free(mark);
@@ -390,30 +391,28 @@ int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,
     memcpy(m->w, w, (size_t)(n * n) * sizeof *w);
     return LAM_OK;
   }
+  /* CSR: the nonzeros in row order, installed like any CSR matrix */
   int64_t nnz = 0;
   for (int64_t k = 0; k < n * n; k++)
     nnz += w[k] != 0.0;
+  int64_t *rp = resv__alloc(ctx, n + 1, sizeof *rp);
   int32_t *col = resv__alloc(ctx, nnz, sizeof *col);
   double *val = resv__alloc(ctx, nnz, sizeof *val);
-  if (!col || !val) {
+  if (!rp || !col || !val) {
+    resv__api->free(rp);
     resv__api->free(col);
     resv__api->free(val);
     return LAM_ENOMEM;
   }
   nnz = 0;
+  rp[0] = 0;
   for (int64_t i = 0; i < n; i++) {
     for (int64_t j = 0; j < n; j++)
       if (w[i * n + j] != 0.0) {
         col[nnz] = (int32_t)j;
         val[nnz++] = w[i * n + j];
       }
-    m->rowptr[i + 1] = nnz;
+    rp[i + 1] = nnz;
   }
-  resv__api->free(m->col);
-  resv__api->free(m->val);
-  m->col = col;
-  m->val = val;
-  m->nnz = nnz;
-  esn__mat_split(m, n_exc);
-  return esn__mat_index16(ctx, m);
+  return esn__mat_set_csr(ctx, m, rp, col, val, nnz, n_exc);
 }

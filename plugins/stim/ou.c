@@ -143,27 +143,18 @@ int stim__ou_step(void *self, lam_model_ctx *ctx, int64_t n) {
   const double h = ctx->dt / tau;
   const double a = exp(-h);
   const double b = sigma * sqrt(tau / 2.0 * -expm1(-2.0 * h));
-  if (LAM_API_HAS(stim__api, rng_normal_each)) {
-    /* The batched draw gives the per-channel loop's normals bit for bit
-     * (and leaves the streams as it does); channels go in blocks through a
-     * small stack buffer, which changes nothing since the streams are
-     * independent. */
-    double xi[256];
-    for (int64_t s = 0; s < n; s++) {
-      for (int64_t c0 = 0; c0 < nc; c0 += 256) {
-        const int64_t m = nc - c0 < 256 ? nc - c0 : 256;
-        stim__api->rng_normal_each(p->rng + c0, m, xi);
-        for (int64_t c = 0; c < m; c++)
-          x[c0 + c] = mu + (x[c0 + c] - mu) * a + b * xi[c];
-      }
-      p->h.steps++;
-    }
-    return LAM_OK;
-  }
-  double (*normal)(lam_rng *) = stim__api->rng_normal;
+  /* One normal per channel from its own stream: the batched draw gives
+   * the per-channel loop's normals bit for bit (and leaves the streams as
+   * it does); channels go in blocks through a small stack buffer, which
+   * changes nothing since the streams are independent. */
+  double xi[256];
   for (int64_t s = 0; s < n; s++) {
-    for (int64_t c = 0; c < nc; c++)
-      x[c] = mu + (x[c] - mu) * a + b * normal(&p->rng[c]);
+    for (int64_t c0 = 0; c0 < nc; c0 += 256) {
+      const int64_t m = nc - c0 < 256 ? nc - c0 : 256;
+      stim__api->rng_normal_each(p->rng + c0, m, xi);
+      for (int64_t c = 0; c < m; c++)
+        x[c0 + c] = mu + (x[c0 + c] - mu) * a + b * xi[c];
+    }
     p->h.steps++;
   }
   return LAM_OK;

@@ -319,7 +319,7 @@ static const lam_plugin_desc desc = {
 LAM_PLUGIN_EXPORT const lam_plugin_desc *
 lamina_plugin_init(const lam_host_info *host, char *err, size_t errlen) {
   /* buf_free is the last api function the plugin uses. */
-  const lam_host_api *api = lam_plugin_handshake(host, "stim", LAM_API_NEEDED(buf_free), err, errlen);
+  const lam_host_api *api = lam_plugin_handshake(host, "stim", LAM_API_NEEDED(rng_normal_each), err, errlen);
   if (!api) return NULL;
   stim__api = api;
   return &desc;
