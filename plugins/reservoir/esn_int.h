@@ -116,7 +116,8 @@ typedef struct {
  * values are |v|, negated in inhibitory columns and scaled by
  * n_exc / (n - n_exc) so that the expected row sum is zero; then W is
  * rescaled to spectral radius `rho` (orthogonal: Q rho exactly).
- * *rho0 receives the radius before scaling.  Errors name the parameter. */
+ * *rho0 receives the radius before scaling (NaN for rho = 0, which skips
+ * the estimate).  Errors name the parameter. */
 int esn__build_w(lam_model_ctx *ctx, const esn_wspec *s, esn_mat *m,
                  double *rho0);
 void esn__mat_free(esn_mat *m);
