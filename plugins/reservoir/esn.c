@@ -983,15 +983,11 @@ static int m_set_w_csr(void *self, lam_model_ctx *ctx, lam_buf *const *in,
       }
     }
   }
-  int64_t *rp = resv__alloc(ctx, n + 1, sizeof *rp);
-  int32_t *col = resv__alloc(ctx, nnz, sizeof *col);
-  double *val = resv__alloc(ctx, nnz, sizeof *val);
-  if (!rp || !col || !val) {
-    resv__api->free(rp);
-    resv__api->free(col);
-    resv__api->free(val);
+  int64_t *rp;
+  int32_t *col;
+  double *val;
+  if (esn__csr_alloc(ctx, n, nnz, &rp, &col, &val) != LAM_OK)
     return LAM_ENOMEM;
-  }
   for (int64_t i = 0; i <= n; i++)
     rp[i] = (int64_t)idx_at(bp, i);
   for (int64_t k = 0; k < nnz; k++) {

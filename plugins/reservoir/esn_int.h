@@ -133,6 +133,10 @@ int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,
                        int64_t n_exc);
 /* Writes m as dense n x n row-major into w. */
 void esn__mat_get_dense(const esn_mat *m, double *w);
+/* The three arrays of an n-row CSR matrix with nnz entries, for
+ * esn__mat_set_csr; LAM_ENOMEM (error set, all three NULL) on failure. */
+int esn__csr_alloc(lam_model_ctx *ctx, int64_t n, int64_t nnz, int64_t **rp,
+                   int32_t **col, double **val);
 /* Replaces W by the CSR matrix (rowptr [n + 1], col [nnz] sorted within
  * each row, val [nnz]; validated by the caller).  Takes ownership of the
  * three arrays in every case (they are freed when dense storage copies

@@ -342,6 +342,20 @@ void esn__mat_get_dense(const esn_mat *m, double *w) {
       w[i * n + m->col[k]] = m->val[k];
 }
 
+int esn__csr_alloc(lam_model_ctx *ctx, int64_t n, int64_t nnz, int64_t **rp,
+                   int32_t **col, double **val) {
+  *rp = resv__alloc(ctx, n + 1, sizeof **rp);
+  *col = resv__alloc(ctx, nnz, sizeof **col);
+  *val = resv__alloc(ctx, nnz, sizeof **val);
+  if (*rp && *col && *val)
+    return LAM_OK;
+  resv__api->free(*rp);
+  resv__api->free(*col);
+  resv__api->free(*val);
+  *rp = NULL, *col = NULL, *val = NULL;
+  return LAM_ENOMEM;
+}
+
 int esn__mat_set_csr(lam_model_ctx *ctx, esn_mat *m, int64_t *rowptr,
                      int32_t *col, double *val, int64_t nnz, int64_t n_exc) {
   if (m->dense) {
@@ -395,15 +409,11 @@ int esn__mat_set_dense(lam_model_ctx *ctx, esn_mat *m, const double *w,
   int64_t nnz = 0;
   for (int64_t k = 0; k < n * n; k++)
     nnz += w[k] != 0.0;
-  int64_t *rp = resv__alloc(ctx, n + 1, sizeof *rp);
-  int32_t *col = resv__alloc(ctx, nnz, sizeof *col);
-  double *val = resv__alloc(ctx, nnz, sizeof *val);
-  if (!rp || !col || !val) {
-    resv__api->free(rp);
-    resv__api->free(col);
-    resv__api->free(val);
+  int64_t *rp;
+  int32_t *col;
+  double *val;
+  if (esn__csr_alloc(ctx, n, nnz, &rp, &col, &val) != LAM_OK)
     return LAM_ENOMEM;
-  }
   nnz = 0;
   rp[0] = 0;
   for (int64_t i = 0; i < n; i++) {
